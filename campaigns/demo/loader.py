@@ -1,0 +1,62 @@
+"""The demo campaign: Russia Behind Bars' own "About us" text and one petition built on it.
+
+Loading is idempotent: running it again updates the same rows and never duplicates them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import transaction
+
+from campaigns.models import Campaign
+from campaigns.services import campaign_save, organisation_upsert
+from petitions.models import Petition
+
+ABOUT_US = Path(__file__).with_name("about-us.txt")
+ORGANISATION_SLUG = "russia-behind-bars"
+CAMPAIGN_SLUG = "russia-behind-bars"
+PETITION_SLUG = "right-to-defence"
+
+
+def about_us_markdown() -> str:
+    """The text as published, with its two headings marked as headings."""
+    lines = ABOUT_US.read_text(encoding="utf-8").strip().splitlines()
+    headings = {"About us", "Our Contacts"}
+    return "\n".join(f"### {line}" if line.strip() in headings else line for line in lines)
+
+
+@transaction.atomic
+def demo_load() -> Petition:
+    organisation = organisation_upsert(slug=ORGANISATION_SLUG, name="Russia Behind Bars")
+    campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first() or Campaign(
+        slug=CAMPAIGN_SLUG
+    )
+    campaign.organisation = organisation
+    campaign.title = "Russia Behind Bars"
+    campaign.summary = (
+        "Since 2011 we have supported people deprived of any legal defence, prisoners "
+        "and their relatives."
+    )
+    campaign.body = about_us_markdown()
+    campaign.language = "en"
+    campaign.status = Campaign.Status.PUBLISHED
+    campaign_save(campaign=campaign)
+    petition, _ = Petition.objects.update_or_create(
+        slug=PETITION_SLUG,
+        defaults={
+            "campaign": campaign,
+            "title": "Restore the right to defence and the presumption of innocence",
+            "target": "The State Duma and the Prosecutor General's Office of the Russian Federation",
+            "ask": (
+                "Every person accused of a crime must be presumed innocent until proven guilty "
+                "in a fair and independent court.\n\n"
+                "We call for every detained person to have a lawyer of their own choice from the "
+                "first hour of detention, for an end to confessions obtained under pressure, and "
+                "for courts that weigh the evidence instead of following orders from above."
+            ),
+            "language": "en",
+            "status": Petition.Status.OPEN,
+        },
+    )
+    return petition

@@ -1,0 +1,29 @@
+"""The Celery application. Tasks are discovered in each app's ``tasks.py``."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("sbor")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # A task is acknowledged after it ran, so a worker killed mid-task leaves it for another;
+    # every task is written to be safe to run twice.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    task_default_queue="default",
+    # Transactional email travels on its own queue so a bulk job never delays a confirmation.
+    task_routes={"mailer.tasks.*": {"queue": "mail"}},
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+app.autodiscover_tasks()
+

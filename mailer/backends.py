@@ -1,0 +1,40 @@
+"""A development email backend: one readable ``.eml`` file per message under ``var/outbox``.
+
+It also prints the message's links to the console, so the person running ``make run`` can
+click the confirmation link straight from the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
+
+_LINK = re.compile(r"https?://\S+")
+
+
+class LocalOutboxBackend(BaseEmailBackend):
+    def __init__(self, *, outbox_dir: str | Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outbox_dir = Path(outbox_dir or settings.OUTBOX_DIR)
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        for message in email_messages:
+            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+            path = self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+            path.write_bytes(message.message().as_bytes(linesep="\n"))
+            links = _LINK.findall(str(message.body))
+            print(f"[outbox] {message.subject!s} -> {path}", file=sys.stdout)
+            for link in links:
+                print(f"[outbox]   link: {link}", file=sys.stdout)
+            sys.stdout.flush()
+        return len(email_messages)

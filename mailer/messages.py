@@ -1,0 +1,61 @@
+"""What goes into each kind of email: one context builder per ``OutboxMessage.Kind``.
+
+Templates live in ``templates/emails/<kind>.subject.txt``, ``.txt`` and ``.html``.
+Adding an email type: a Kind, a builder here, the three templates, and an entry point in
+``mailer/services.py`` (see docs/emails.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from mailer.models import OutboxMessage
+from petitions import identity
+
+ContextBuilder = Callable[[OutboxMessage], dict[str, Any]]
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _signature_context(message: OutboxMessage) -> dict[str, Any]:
+    signature = message.signature
+    assert signature is not None, "a signature email needs its signature"
+    petition = signature.petition
+    return {
+        "name": message.supporter.name,
+        "petition": petition,
+        "campaign": petition.campaign,
+        "organisation": petition.campaign.organisation,
+        "petition_url": absolute_url(reverse("campaign", args=[petition.campaign.slug])),
+    }
+
+
+def signature_confirm_context(message: OutboxMessage) -> dict[str, Any]:
+    context = _signature_context(message)
+    signature = message.signature
+    assert signature is not None
+    token = identity.confirm_token_make(str(signature.public_id))
+    code = identity.confirm_code_for(str(signature.public_id))
+    context |= {
+        "confirm_url": absolute_url(reverse("signature-confirm", args=[token])),
+        "code": identity.confirm_code_display(code),
+        "code_url": absolute_url(reverse("signature-confirm-code", args=[signature.petition.slug])),
+        "max_age_days": settings.CONFIRM_MAX_AGE_DAYS,
+    }
+    return context
+
+
+def signature_already_signed_context(message: OutboxMessage) -> dict[str, Any]:
+    return _signature_context(message)
+
+
+BUILDERS: dict[str, ContextBuilder] = {
+    OutboxMessage.Kind.SIGNATURE_CONFIRM: signature_confirm_context,
+    OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED: signature_already_signed_context,
+}

@@ -1,0 +1,183 @@
+"""Writing, rendering and sending email through the outbox.
+
+Entry points, one per email type, are called inside the business transaction: they write
+an outbox row and enqueue its send task only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from mailer.errors import send_error_describe, send_error_is_transient
+from mailer.messages import BUILDERS
+from mailer.models import OutboxMessage
+from petitions.models import Signature
+
+logger = logging.getLogger(__name__)
+
+# A row stays claimed this long; after that a crashed send is taken up again.
+CLAIM_LEASE = timedelta(minutes=10)
+# Automated mail must say so (RFC 3834), which also stops auto-replies and vacation loops.
+AUTOMATED_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str
+    retry_in: float | None = None
+
+
+def outbox_message_queue(
+    *, kind: str, signature: Signature, language: str | None = None
+) -> OutboxMessage:
+    """Write an outbox row about a signature and send it once the transaction commits."""
+    message = OutboxMessage.objects.create(
+        kind=kind,
+        supporter=signature.supporter,
+        petition=signature.petition,
+        signature=signature,
+        language=language or signature.language,
+    )
+    transaction.on_commit(lambda: outbox_message_enqueue(message_id=message.pk))
+    return message
+
+
+def outbox_message_enqueue(*, message_id: int) -> None:
+    from mailer.tasks import outbox_send
+
+    try:
+        outbox_send.delay(message_id)
+    except Exception:
+        # The broker is down: the row stays queued and the requeue task sends it later.
+        # The signer's request must not fail because of it.
+        logger.exception("could not enqueue outbox message %s", message_id)
+
+
+def signature_confirm_email_queue(*, signature: Signature) -> OutboxMessage:
+    """The email with the confirmation link and code for a pending signature."""
+    return outbox_message_queue(kind=OutboxMessage.Kind.SIGNATURE_CONFIRM, signature=signature)
+
+
+def signature_already_signed_email_queue(*, signature: Signature) -> OutboxMessage:
+    """The email telling someone who signed again that their signature already counts."""
+    return outbox_message_queue(
+        kind=OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED, signature=signature
+    )
+
+
+def email_render(*, message: OutboxMessage) -> RenderedEmail:
+    """Subject, text and HTML of a message, in the recipient's language."""
+    context = BUILDERS[message.kind](message)
+    with translation.override(message.language):
+        subject = render_to_string(f"emails/{message.kind}.subject.txt", context)
+        text = render_to_string(f"emails/{message.kind}.txt", context)
+        html = render_to_string(f"emails/{message.kind}.html", context)
+    # A header cannot hold a newline; templates end with one.
+    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def _claim(*, message_id: int) -> bool:
+    now = timezone.now()
+    claimable = Q(status=OutboxMessage.Status.QUEUED) | Q(
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
+    )
+    claimed = (
+        OutboxMessage.objects.filter(claimable, pk=message_id)
+        .update(status=OutboxMessage.Status.SENDING, claimed_at=now)
+    )
+    return claimed == 1
+
+
+def retry_delay(*, attempts: int) -> float:
+    """Exponential backoff with jitter: about 30 s, 1 min, 2 min … capped at one hour."""
+    base = min(3600.0, 30.0 * 2 ** max(0, attempts - 1))
+    return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
+
+
+def outbox_message_send(*, message_id: int) -> SendOutcome:
+    """Claim the row, send it, record the outcome. Safe to call twice for one message.
+
+    Returns the outcome; ``retry_in`` is set when a transient failure should be retried.
+    A message that is already sent, failed, or being sent by another worker is left alone.
+    """
+    if not _claim(message_id=message_id):
+        return SendOutcome(status="skipped")
+    message = OutboxMessage.objects.select_related(
+        "supporter", "signature__petition__campaign__organisation"
+    ).get(pk=message_id)
+    attempts = message.attempts + 1
+    rendered = email_render(message=message)
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.supporter.email],
+        headers=AUTOMATED_HEADERS,
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    try:
+        email.send()
+    except Exception as exc:
+        return _record_failure(message=message, attempts=attempts, exc=exc)
+    status = getattr(email, "anymail_status", None)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxMessage.Status.SENT,
+        attempts=attempts,
+        sent_at=timezone.now(),
+        last_error="",
+        provider_message_id=(getattr(status, "message_id", None) or "")[:200],
+    )
+    return SendOutcome(status=OutboxMessage.Status.SENT)
+
+
+def _record_failure(*, message: OutboxMessage, attempts: int, exc: Exception) -> SendOutcome:
+    description = send_error_describe(exc)
+    if send_error_is_transient(exc) and attempts < settings.MAILER_MAX_ATTEMPTS:
+        delay = retry_delay(attempts=attempts)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.QUEUED,
+            attempts=attempts,
+            last_error=description,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        logger.warning("outbox %s: transient failure, retry in %.0fs", message.pk, delay)
+        return SendOutcome(status=OutboxMessage.Status.QUEUED, retry_in=delay)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxMessage.Status.FAILED, attempts=attempts, last_error=description
+    )
+    logger.warning("outbox %s: failed permanently (%s)", message.pk, type(exc).__name__)
+    return SendOutcome(status=OutboxMessage.Status.FAILED)
+
+
+def outbox_requeue(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+    """Enqueue rows whose send task was lost; returns how many were enqueued.
+
+    Fresh rows are left to the task enqueued at commit; rows waiting for a retry are left
+    until their time comes. Sending stays exactly-once per row thanks to the claim.
+    """
+    now = timezone.now()
+    due = (
+        Q(status=OutboxMessage.Status.QUEUED, created_at__lt=now - older_than)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    ) | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    ids = list(OutboxMessage.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:limit])
+    for message_id in ids:
+        outbox_message_enqueue(message_id=message_id)
+    return len(ids)

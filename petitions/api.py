@@ -1,0 +1,38 @@
+"""JSON endpoints for petitions (Django REST framework)."""
+
+from __future__ import annotations
+
+from django.utils.cache import patch_cache_control
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from petitions.selectors import petition_count_label, petition_get_public, petition_goal
+
+# Browsers and shared caches may reuse a count this long; the count itself changes every
+# few seconds at most, so this is what lets 100 000 watchers poll cheaply.
+COUNT_MAX_AGE = 5
+
+
+class PetitionCountApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        petition = serializers.CharField(source="slug")
+        count = serializers.IntegerField(source="signature_count")
+        goal = serializers.SerializerMethodField()
+        label = serializers.SerializerMethodField()
+        updated_at = serializers.DateTimeField(source="count_refreshed_at", allow_null=True)
+        is_open = serializers.BooleanField()
+
+        def get_goal(self, petition: object) -> int:
+            return petition_goal(count=petition.signature_count)  # type: ignore[attr-defined]
+
+        def get_label(self, petition: object) -> str:
+            count: int = petition.signature_count  # type: ignore[attr-defined]
+            return petition_count_label(count=count, goal=petition_goal(count=count))
+
+    def get(self, request: Request, slug: str) -> Response:
+        petition = petition_get_public(slug=slug)
+        response = Response(self.OutputSerializer(petition).data)
+        patch_cache_control(response, public=True, max_age=COUNT_MAX_AGE)
+        return response

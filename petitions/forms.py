@@ -1,0 +1,108 @@
+"""The sign form and the confirmation-code form."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from petitions.consent import UPDATES_WORDING
+from petitions.models import Signature
+
+# utm/ref values are free text in links anyone can craft; keep a short, plain form.
+_SOURCE_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def _has_control_characters(value: str) -> bool:
+    # Cc covers NUL, escapes and other C0/C1 controls. Format characters (Cf) stay allowed:
+    # emoji sequences need the zero-width joiner and right-to-left names need direction marks.
+    return any(unicodedata.category(char) in {"Cc", "Cs", "Co"} for char in value)
+
+
+def source_clean(value: str | None) -> str:
+    return _SOURCE_CHARS.sub("", value or "")[:64]
+
+
+class SignForm(forms.Form):
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=200,
+        error_messages={"required": _("Please enter your name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Your email"),
+        max_length=254,
+        help_text=_("We send a link to confirm your signature. It is never shown publicly."),
+        error_messages={
+            "required": _("Please enter your email address."),
+            "invalid": _("Enter an email address like name@example.org."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    country = forms.ChoiceField(
+        label=_("Country (optional)"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a country from the list.")},
+        widget=forms.Select(attrs={"autocomplete": "country"}),
+    )
+    display = forms.ChoiceField(
+        label=_("Show my name on the petition"),
+        choices=Signature.Display.choices,
+        initial=Signature.Display.HIDDEN,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose how your name may be shown.")},
+    )
+    consent_updates = forms.BooleanField(label=UPDATES_WORDING, required=False)
+    # Filled from the page's query string so each signature records where it came from.
+    utm_source = forms.CharField(required=False, widget=forms.HiddenInput)
+    utm_medium = forms.CharField(required=False, widget=forms.HiddenInput)
+    utm_campaign = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "—"), *countries]
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if _has_control_characters(name):
+            raise forms.ValidationError(
+                _("Your name contains characters that cannot be shown. Please retype it.")
+            )
+        if not name:
+            raise forms.ValidationError(_("Please enter your name."))
+        return name
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip()
+        if _has_control_characters(email):
+            raise forms.ValidationError(_("Enter an email address like name@example.org."))
+        return email
+
+    def clean_utm_source(self) -> str:
+        return source_clean(self.cleaned_data.get("utm_source"))
+
+    def clean_utm_medium(self) -> str:
+        return source_clean(self.cleaned_data.get("utm_medium"))
+
+    def clean_utm_campaign(self) -> str:
+        return source_clean(self.cleaned_data.get("utm_campaign"))
+
+
+class ConfirmCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Confirmation code"),
+        max_length=20,
+        help_text=_("The eight-character code from the email, for example ABCD-EF23."),
+        error_messages={
+            "required": _("Please enter the code from the email."),
+            "max_length": _("The code has eight characters, for example ABCD-EF23."),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}
+        ),
+    )

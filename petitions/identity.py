@@ -1,0 +1,92 @@
+"""Who a signer is: email normalisation, keyed look-up hashes and confirmation codes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+
+from django.conf import settings
+from django.core import signing
+
+# Providers where dots in the local part are ignored and "+tag" is an alias of the same box.
+_GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
+# Providers that deliver "name+tag@" to "name@" (sub-addressing); dots still matter there.
+_PLUS_TAG_DOMAINS = _GMAIL_DOMAINS | {
+    "outlook.com", "hotmail.com", "live.com", "proton.me", "protonmail.com", "pm.me",
+    "fastmail.com", "icloud.com", "me.com", "yandex.ru", "ya.ru", "yandex.com",
+}  # fmt: skip
+
+CONFIRM_SALT = "sbor.petitions.confirm"
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read and type
+_CODE_LENGTH = 8
+
+
+def email_normalise(email: str) -> str:
+    """The address reduced to what identifies a mailbox, for de-duplication only.
+
+    Mail is always sent to the address as typed; this form is never shown or mailed.
+    """
+    local, _, domain = email.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass  # already validated by the form; keep the lower-cased form
+    local = unicodedata.normalize("NFC", local).lower()
+    if domain in _PLUS_TAG_DOMAINS:
+        local = local.split("+", 1)[0]
+    if domain in _GMAIL_DOMAINS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def email_digest(email: str) -> str:
+    """HMAC-SHA256 of the normalised address under the look-up key."""
+    key = settings.SBOR_LOOKUP_KEY.encode()
+    return hmac.new(key, email_normalise(email).encode(), hashlib.sha256).hexdigest()
+
+
+def confirm_code_for(public_id: str) -> str:
+    """The short code for a signature, derived so that it never needs storing in clear."""
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(), f"confirm-code:{public_id}".encode(), hashlib.sha256
+    ).digest()
+    number = int.from_bytes(mac[:8], "big")
+    chars = []
+    for _ in range(_CODE_LENGTH):
+        number, index = divmod(number, len(_CODE_ALPHABET))
+        chars.append(_CODE_ALPHABET[index])
+    return "".join(chars)
+
+
+def confirm_code_display(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def confirm_code_clean(typed: str) -> str:
+    """What a person typed, reduced to the code alphabet (spaces, dashes and case ignored)."""
+    return re.sub(r"[\s\-–—]", "", typed).upper()
+
+
+def confirm_code_digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def confirm_token_make(public_id: str) -> str:
+    return signing.dumps(public_id, salt=CONFIRM_SALT)
+
+
+def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
+    """The signature id in a confirmation token.
+
+    Raises ``signing.SignatureExpired`` for an old token and ``signing.BadSignature`` for a
+    forged or damaged one.
+    """
+    value = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age_seconds)
+    if not isinstance(value, str):
+        raise signing.BadSignature("unexpected payload")
+    return value
+

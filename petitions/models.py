@@ -1,0 +1,168 @@
+"""Petitions, the people who sign them, and their signatures.
+
+A ``Supporter`` is one person (one normalised email) across all petitions: updates,
+preferences and erasure are per person. A ``Signature`` is that person on one petition.
+Personal data lives only in ``Supporter.email`` and ``Supporter.name``, so encryption,
+retention and erasure have one place to act on.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from campaigns.models import Campaign
+
+
+class Petition(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="petitions")
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    ask = models.TextField(_("what the petition asks for"))
+    target = models.CharField(_("addressed to"), max_length=200)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    closes_at = models.DateTimeField(_("closes at"), null=True, blank=True)
+    # Kept by the periodic count task (petitions.services.signature_counts_refresh); a page
+    # view reads this instead of counting rows.
+    signature_count = models.PositiveBigIntegerField(default=0, editable=False)
+    count_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("petition")
+        verbose_name_plural = _("petitions")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        if self.status != self.Status.OPEN:
+            return False
+        return self.closes_at is None or self.closes_at > timezone.now()
+
+
+class Supporter(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Keyed hash (HMAC) of the normalised address: de-duplication and look-ups use this,
+    # never the address itself.
+    email_digest = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField(_("email"), max_length=254)  # as typed; mail goes here
+    name = models.CharField(_("name"), max_length=200)
+    country = CountryField(_("country"), blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("supporter")
+        verbose_name_plural = _("supporters")
+
+    def __str__(self) -> str:
+        return f"supporter {self.public_id}"
+
+
+class Signature(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        INVALIDATED = "invalidated", _("Invalidated")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Display(models.TextChoices):
+        HIDDEN = "hidden", _("Don't show my name")
+        SHORT = "short", _("First name and initial")
+        FULL = "full", _("Full name")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures")
+    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="signatures")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    display = models.CharField(max_length=8, choices=Display.choices, default=Display.HIDDEN)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the latest confirmation email was queued: the typed code expires relative to it.
+    confirmation_requested_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of the short confirmation code, for the "type your code" form.
+    confirm_code_digest = models.CharField(max_length=64, db_index=True, editable=False)
+    # True once the count task has added this confirmed signature to Petition.signature_count.
+    counted = models.BooleanField(default=False, editable=False)
+    # Where the signer came from (share links and campaigns carry utm_* or ref).
+    source = models.CharField(max_length=64, blank=True)
+    medium = models.CharField(max_length=64, blank=True)
+    source_campaign = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        constraints = [
+            # The database decides duplicates: simultaneous submissions make one signature.
+            models.UniqueConstraint(
+                fields=["petition", "supporter"], name="signature_one_per_supporter"
+            ),
+        ]
+        indexes = [
+            # The count task's work list stays small however large the table grows.
+            models.Index(
+                fields=["petition"],
+                name="signature_uncounted",
+                condition=models.Q(status="confirmed", counted=False),
+            ),
+            models.Index(fields=["petition", "status", "-confirmed_at"], name="signature_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"signature {self.public_id}"
+
+
+class Consent(models.Model):
+    """A person's permission for one purpose, with the exact wording they agreed to."""
+
+    class Purpose(models.TextChoices):
+        CAMPAIGN_UPDATES = "campaign_updates", _("Updates on a campaign")
+
+    class Method(models.TextChoices):
+        SIGN_FORM = "sign_form", _("Sign form checkbox")
+
+    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="consents")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consents")
+    signature = models.ForeignKey(
+        Signature, on_delete=models.SET_NULL, null=True, blank=True, related_name="consents"
+    )
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    method = models.CharField(max_length=32, choices=Method.choices)
+    wording_version = models.CharField(max_length=32)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    given_at = models.DateTimeField(default=timezone.now)
+    # Double opt-in: consent takes effect only once the email address is confirmed.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supporter", "campaign", "purpose"], name="consent_one_per_purpose"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.purpose} v{self.wording_version}"

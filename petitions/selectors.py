@@ -1,0 +1,110 @@
+"""Reads for petitions and signatures. Nothing here counts rows on a page view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
+from django_countries import countries
+
+from campaigns.models import Campaign
+from petitions.models import Petition, Signature
+
+# The goal shown next to the count rises through these steps once the count reaches one.
+_GOAL_STEPS = (1, 5)
+_FIRST_GOAL = 100
+RECENT_SIGNERS_LIMIT = 8
+RECENT_SIGNERS_CACHE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class PublicSigner:
+    display_name: str
+    country_code: str
+    confirmed_at: datetime
+
+    @property
+    def country_name(self) -> str:
+        # Resolved when rendered, so a cached list serves every language.
+        return str(countries.name(self.country_code)) if self.country_code else ""
+
+
+def petition_goal(*, count: int) -> int:
+    """The next goal above ``count``: 100, 500, 1 000, 5 000, 10 000, 50 000, …"""
+    magnitude = _FIRST_GOAL
+    while True:
+        for step in _GOAL_STEPS:
+            goal = step * magnitude
+            if goal > count:
+                return goal
+        magnitude *= 10
+
+
+def petition_list_public(*, campaign: Campaign) -> QuerySet[Petition]:
+    return campaign.petitions.exclude(status=Petition.Status.DRAFT).order_by("created_at")
+
+
+def petition_get_public(*, slug: str) -> Petition:
+    """A published petition of a public campaign; ``Http404`` otherwise."""
+    try:
+        return (
+            Petition.objects.select_related("campaign__organisation")
+            .exclude(status=Petition.Status.DRAFT)
+            .exclude(campaign__status=Campaign.Status.DRAFT)
+            .get(slug=slug)
+        )
+    except Petition.DoesNotExist:
+        raise Http404("No such petition") from None
+
+
+def display_name(*, name: str, display: str) -> str:
+    """The name as its signer chose to show it: full, or first name and initial."""
+    if display == Signature.Display.FULL:
+        return name
+    parts = name.split()
+    if display == Signature.Display.SHORT and parts:
+        if len(parts) == 1:
+            return parts[0]
+        return f"{parts[0]} {parts[-1][0]}."
+    return ""
+
+
+def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
+    """The latest confirmed signers who chose to be shown, newest first (cached briefly)."""
+    key = f"petition:{petition.pk}:recent-signers"
+    cached: list[PublicSigner] | None = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = (
+        Signature.objects.filter(petition=petition, status=Signature.Status.CONFIRMED)
+        .exclude(display=Signature.Display.HIDDEN)
+        .select_related("supporter")
+        .order_by("-confirmed_at")[:RECENT_SIGNERS_LIMIT]
+    )
+    signers = [
+        PublicSigner(
+            display_name=display_name(name=row.supporter.name, display=row.display),
+            country_code=str(row.supporter.country.code or ""),
+            confirmed_at=row.confirmed_at or row.created_at,
+        )
+        for row in rows
+    ]
+    cache.set(key, signers, RECENT_SIGNERS_CACHE_SECONDS)
+    return signers
+
+
+def petition_count_label(*, count: int, goal: int) -> str:
+    """"1 234 of 5 000 signatures", with the plural form the count calls for."""
+    return ngettext(
+        "%(count)s of %(goal)s signature",
+        "%(count)s of %(goal)s signatures",
+        count,
+    ) % {
+        "count": number_format(count, force_grouping=True),
+        "goal": number_format(goal, force_grouping=True),
+    }

@@ -1,0 +1,123 @@
+"""Signing and confirming. GET requests never change anything: mail scanners follow links."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from campaigns.views import campaign_page_render
+from petitions import services
+from petitions.forms import ConfirmCodeForm, SignForm
+from petitions.models import Petition, Signature
+from petitions.selectors import petition_get_public, petition_goal
+from petitions.share import share_links
+
+
+@require_POST
+def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = petition_get_public(slug=slug)
+    form = SignForm(request.POST, auto_id=f"id_{petition.slug}_%s")
+    if not petition.is_open:
+        error = _("This petition is closed and no longer takes signatures.")
+        return campaign_page_render(
+            request, campaign=petition.campaign, bound=(petition, form), error=error, status=409
+        )
+    if not form.is_valid():
+        return campaign_page_render(
+            request, campaign=petition.campaign, bound=(petition, form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        services.signature_create(
+            petition=petition,
+            email=data["email"],
+            name=data["name"],
+            country=data["country"],
+            display=data["display"],
+            consent_updates=data["consent_updates"],
+            language=request.LANGUAGE_CODE,
+            source=services.SignatureSource(
+                source=data["utm_source"], medium=data["utm_medium"], campaign=data["utm_campaign"]
+            ),
+        )
+    except services.PetitionClosedError:
+        error = _("This petition is closed and no longer takes signatures.")
+        return campaign_page_render(
+            request, campaign=petition.campaign, bound=(petition, form), error=error, status=409
+        )
+    # The same answer whether this address signed before or not.
+    return redirect("petition-thanks", slug=petition.slug)
+
+
+def _share_context(request: HttpRequest, petition: Petition) -> dict[str, object]:
+    url = request.build_absolute_uri(reverse("campaign", args=[petition.campaign.slug]))
+    text = petition.title
+    return {
+        "petition": petition,
+        "campaign": petition.campaign,
+        "share_url": url,
+        "share_links": share_links(url=url, text=text),
+        "count": petition.signature_count,
+        "goal": petition_goal(count=petition.signature_count),
+    }
+
+
+def petition_thanks(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = petition_get_public(slug=slug)
+    return render(request, "petitions/thanks.html", _share_context(request, petition))
+
+
+def petition_confirmed(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = petition_get_public(slug=slug)
+    return render(request, "petitions/confirmed.html", _share_context(request, petition))
+
+
+def _link_invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "petitions/confirm_invalid.html", status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        signature = services.signature_from_token(token=token)
+    except services.ConfirmationInvalidError:
+        return _link_invalid(request)
+    petition = signature.petition
+    if request.method == "POST":
+        services.signature_confirm(signature=signature)
+        if signature.status != Signature.Status.CONFIRMED:
+            return _link_invalid(request)
+        return redirect("petition-confirmed", slug=petition.slug)
+    context = {"petition": petition, "signature": signature, "token": token}
+    return render(request, "petitions/confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def signature_confirm_code(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = petition_get_public(slug=slug)
+    form = ConfirmCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signature = services.signature_from_code(
+                petition=petition, code=form.cleaned_data["code"]
+            )
+        except services.ConfirmationInvalidError:
+            form.add_error(
+                "code",
+                _(
+                    "This code is not valid or has expired. Check it against the email, "
+                    "or sign again to get a new one."
+                ),
+            )
+        else:
+            services.signature_confirm(signature=signature)
+            if signature.status == Signature.Status.CONFIRMED:
+                return redirect("petition-confirmed", slug=petition.slug)
+            form.add_error("code", _("This signature can no longer be confirmed."))
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "petitions/confirm_code.html", {"petition": petition, "form": form}, status=status
+    )
