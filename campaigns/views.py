@@ -31,9 +31,7 @@ def _initial_source(request: HttpRequest) -> dict[str, str]:
     }
 
 
-def petition_panel(
-    *, petition: Petition, form: SignForm | None, error: str = ""
-) -> dict[str, Any]:
+def petition_panel(*, petition: Petition, form: SignForm | None, error: str = "") -> dict[str, Any]:
     count = petition.signature_count
     goal = petition_goal(count=count)
     return {

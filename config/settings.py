@@ -7,6 +7,7 @@ secrets and hosts mandatory. See README "Configuration" for every variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -181,10 +182,17 @@ elif MAIL_BACKEND == "smtp":
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 elif MAIL_BACKEND == "anymail":
-    # Any ESP that django-anymail supports; its credentials come from ANYMAIL_<ESP>_* variables,
-    # which Anymail reads from the environment itself.
+    # Any ESP that django-anymail supports. Its settings come from ANYMAIL_* variables:
+    # ANYMAIL_POSTMARK_SERVER_TOKEN=… becomes ANYMAIL = {"POSTMARK_SERVER_TOKEN": "…"}.
     ANYMAIL_ESP = env_required("SBOR_ANYMAIL_ESP")
+    if not ANYMAIL_ESP.replace("_", "").isalnum():
+        raise ImproperlyConfigured(f"SBOR_ANYMAIL_ESP={ANYMAIL_ESP!r} is not an ESP name")
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+    ANYMAIL = {
+        name.removeprefix("ANYMAIL_"): value
+        for name, value in os.environ.items()
+        if name.startswith("ANYMAIL_")
+    }
 elif MAIL_BACKEND == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
@@ -211,6 +219,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production, serve straight from the source folders: no collectstatic needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -31,7 +31,7 @@ class LocalOutboxBackend(BaseEmailBackend):
         for message in email_messages:
             stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
             path = self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-            path.write_bytes(message.message().as_bytes(linesep="\n"))
+            path.write_bytes(message.message().as_bytes())
             links = _LINK.findall(str(message.body))
             print(f"[outbox] {message.subject!s} -> {path}", file=sys.stdout)
             for link in links:

@@ -98,9 +98,8 @@ def _claim(*, message_id: int) -> bool:
     claimable = Q(status=OutboxMessage.Status.QUEUED) | Q(
         status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
     )
-    claimed = (
-        OutboxMessage.objects.filter(claimable, pk=message_id)
-        .update(status=OutboxMessage.Status.SENDING, claimed_at=now)
+    claimed = OutboxMessage.objects.filter(claimable, pk=message_id).update(
+        status=OutboxMessage.Status.SENDING, claimed_at=now
     )
     return claimed == 1
 
@@ -177,7 +176,9 @@ def outbox_requeue(*, older_than: timedelta = timedelta(minutes=1), limit: int =
         Q(status=OutboxMessage.Status.QUEUED, created_at__lt=now - older_than)
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     ) | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE)
-    ids = list(OutboxMessage.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        OutboxMessage.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:limit]
+    )
     for message_id in ids:
         outbox_message_enqueue(message_id=message_id)
     return len(ids)

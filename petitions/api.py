@@ -20,7 +20,8 @@ class PetitionCountApi(APIView):
         petition = serializers.CharField(source="slug")
         count = serializers.IntegerField(source="signature_count")
         goal = serializers.SerializerMethodField()
-        label = serializers.SerializerMethodField()
+        # "label" shadows Field.label for the type checker only; DRF treats it as a field.
+        label = serializers.SerializerMethodField()  # type: ignore[assignment]
         updated_at = serializers.DateTimeField(source="count_refreshed_at", allow_null=True)
         is_open = serializers.BooleanField()
 

@@ -65,7 +65,9 @@ class SignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", "—"), *countries]
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = [("", "—"), *countries]
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

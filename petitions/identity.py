@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -30,10 +31,9 @@ def email_normalise(email: str) -> str:
     """
     local, _, domain = email.strip().rpartition("@")
     domain = domain.lower().rstrip(".")
-    try:
+    # An address the form accepted but IDNA cannot encode keeps its lower-cased domain.
+    with contextlib.suppress(UnicodeError):
         domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass  # already validated by the form; keep the lower-cased form
     local = unicodedata.normalize("NFC", local).lower()
     if domain in _PLUS_TAG_DOMAINS:
         local = local.split("+", 1)[0]
@@ -68,7 +68,8 @@ def confirm_code_display(code: str) -> str:
 
 def confirm_code_clean(typed: str) -> str:
     """What a person typed, reduced to the code alphabet (spaces, dashes and case ignored)."""
-    return re.sub(r"[\s\-–—]", "", typed).upper()
+    # Hyphen, en dash and em dash: phones and mail apps swap one for another.
+    return re.sub("[\\s\\-\u2013\u2014]", "", typed).upper()
 
 
 def confirm_code_digest(code: str) -> str:
@@ -89,4 +90,3 @@ def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
     if not isinstance(value, str):
         raise signing.BadSignature("unexpected payload")
     return value
-

@@ -89,7 +89,7 @@ def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
     signers = [
         PublicSigner(
             display_name=display_name(name=row.supporter.name, display=row.display),
-            country_code=str(row.supporter.country.code or ""),
+            country_code=str(row.supporter.country or ""),
             confirmed_at=row.confirmed_at or row.created_at,
         )
         for row in rows
@@ -99,7 +99,7 @@ def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
 
 
 def petition_count_label(*, count: int, goal: int) -> str:
-    """"1 234 of 5 000 signatures", with the plural form the count calls for."""
+    """ "1 234 of 5 000 signatures", with the plural form the count calls for."""
     return ngettext(
         "%(count)s of %(goal)s signature",
         "%(count)s of %(goal)s signatures",

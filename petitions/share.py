@@ -25,14 +25,23 @@ def share_links(*, url: str, text: str) -> list[ShareLink]:
     def q(value: str) -> str:
         return quote(value, safe="")
 
-    def link(key: str) -> str:
-        return q(tagged_url(url=url, source=key))
+    def tagged(key: str) -> str:
+        return tagged_url(url=url, source=key)
 
+    def link(key: str) -> str:
+        return q(tagged(key))
+
+    telegram = f"https://t.me/share/url?url={link('telegram')}&text={q(text)}"
+    vk = f"https://vk.com/share.php?url={link('vk')}&title={q(text)}"
+    whatsapp = "https://wa.me/?text=" + q(text + " " + tagged("whatsapp"))
+    x = f"https://x.com/intent/post?url={link('x')}&text={q(text)}"
+    facebook = f"https://www.facebook.com/sharer/sharer.php?u={link('facebook')}"
+    email = f"mailto:?subject={q(text)}&body=" + q(text + "\n" + tagged("email"))
     return [
-        ShareLink("telegram", "Telegram", f"https://t.me/share/url?url={link('telegram')}&text={q(text)}"),
-        ShareLink("vk", _("VK"), f"https://vk.com/share.php?url={link('vk')}&title={q(text)}"),
-        ShareLink("whatsapp", "WhatsApp", f"https://wa.me/?text={q(text + ' ' + tagged_url(url=url, source='whatsapp'))}"),
-        ShareLink("x", "X", f"https://x.com/intent/post?url={link('x')}&text={q(text)}"),
-        ShareLink("facebook", "Facebook", f"https://www.facebook.com/sharer/sharer.php?u={link('facebook')}"),
-        ShareLink("email", _("Email"), f"mailto:?subject={q(text)}&body={q(text + chr(10) + tagged_url(url=url, source='email'))}"),
-    ]  # fmt: skip
+        ShareLink("telegram", "Telegram", telegram),
+        ShareLink("vk", _("VK"), vk),
+        ShareLink("whatsapp", "WhatsApp", whatsapp),
+        ShareLink("x", "X", x),
+        ShareLink("facebook", "Facebook", facebook),
+        ShareLink("email", _("Email"), email),
+    ]

@@ -29,9 +29,7 @@ def about_us_markdown() -> str:
 @transaction.atomic
 def demo_load() -> Petition:
     organisation = organisation_upsert(slug=ORGANISATION_SLUG, name="Russia Behind Bars")
-    campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first() or Campaign(
-        slug=CAMPAIGN_SLUG
-    )
+    campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first() or Campaign(slug=CAMPAIGN_SLUG)
     campaign.organisation = organisation
     campaign.title = "Russia Behind Bars"
     campaign.summary = (
@@ -47,7 +45,9 @@ def demo_load() -> Petition:
         defaults={
             "campaign": campaign,
             "title": "Restore the right to defence and the presumption of innocence",
-            "target": "The State Duma and the Prosecutor General's Office of the Russian Federation",
+            "target": (
+                "The State Duma and the Prosecutor General's Office of the Russian Federation"
+            ),
             "ask": (
                 "Every person accused of a crime must be presumed innocent until proven guilty "
                 "in a fair and independent court.\n\n"

@@ -10,4 +10,3 @@ register = template.Library()
 @register.simple_tag
 def count_label(count: int, goal: int) -> str:
     return petition_count_label(count=count, goal=goal)
-

@@ -10,6 +10,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         petition = demo_load()
-        self.stdout.write(
-            self.style.SUCCESS(f"Demo campaign ready: /c/{petition.campaign.slug}/")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Demo campaign ready: /c/{petition.campaign.slug}/"))
