@@ -19,7 +19,7 @@ setup: $(STAMP)
 	$(BIN)/python manage.py load_demo
 
 run: setup
-	@echo "Sbor: http://127.0.0.1:$${PORT:-8000}/c/russia-behind-bars/  (emails: var/outbox/)"
+	@echo "Sbor: http://127.0.0.1:$${SBOR_PORT:-8000}/c/russia-behind-bars/  (emails: var/outbox/)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 # Browser tests drive Debian's chromium; install it when missing and we may (root).
