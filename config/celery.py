@@ -24,6 +24,8 @@ app.conf.update(
     task_routes={"mailer.tasks.*": {"queue": "mail"}},
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # The development outbox prints links; they are information, not warnings.
+    worker_redirect_stdouts_level="INFO",
 )
 app.autodiscover_tasks()
 

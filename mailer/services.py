@@ -106,7 +106,8 @@ def _claim(*, message_id: int) -> bool:
 
 def retry_delay(*, attempts: int) -> float:
     """Exponential backoff with jitter: about 30 s, 1 min, 2 min … capped at one hour."""
-    base = min(3600.0, 30.0 * 2 ** max(0, attempts - 1))
+    # The exponent is bounded first: 2 ** 10_000 is too large for a float.
+    base = min(3600.0, 30.0 * 2 ** min(max(0, attempts - 1), 20))
     return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
 
 
@@ -135,13 +136,14 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
         email.send()
     except Exception as exc:
         return _record_failure(message=message, attempts=attempts, exc=exc)
-    status = getattr(email, "anymail_status", None)
+    # Anymail's id may be any scalar (the test backend uses ints, starting at 0).
+    provider_id = getattr(getattr(email, "anymail_status", None), "message_id", None)
     OutboxMessage.objects.filter(pk=message.pk).update(
         status=OutboxMessage.Status.SENT,
         attempts=attempts,
         sent_at=timezone.now(),
         last_error="",
-        provider_message_id=(getattr(status, "message_id", None) or "")[:200],
+        provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )
     return SendOutcome(status=OutboxMessage.Status.SENT)
 
