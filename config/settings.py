@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that validates the Host header; see HealthCheckMiddleware.
+    "config.views.HealthCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -97,6 +100,8 @@ try:
 except (ValueError, KeyError) as exc:
     raise ImproperlyConfigured(f"DATABASE_URL cannot be used: {exc}") from exc
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite creates its file but not the folder around it.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
@@ -205,6 +210,8 @@ MAILER_MAX_ATTEMPTS = env_int("SBOR_MAIL_MAX_ATTEMPTS", 8, minimum=1)
 # --- Petitions ----------------------------------------------------------------------------
 # How long a confirmation link and code stay valid.
 CONFIRM_MAX_AGE_DAYS = env_int("SBOR_CONFIRM_MAX_AGE_DAYS", 14, minimum=1)
+# Signing again with the same address mails the person again at most this often.
+DUPLICATE_EMAIL_INTERVAL_SECONDS = env_int("SBOR_DUPLICATE_EMAIL_INTERVAL_SECONDS", 120, minimum=0)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -259,7 +266,7 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Health checks from the container network arrive over plain HTTP.
+    # Health probes from the container network arrive over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)

@@ -70,15 +70,24 @@ def outbox_message_enqueue(*, message_id: int) -> None:
         logger.exception("could not enqueue outbox message %s", message_id)
 
 
-def signature_confirm_email_queue(*, signature: Signature) -> OutboxMessage:
+def signature_confirm_email_queue(
+    *, signature: Signature, language: str | None = None
+) -> OutboxMessage:
     """The email with the confirmation link and code for a pending signature."""
-    return outbox_message_queue(kind=OutboxMessage.Kind.SIGNATURE_CONFIRM, signature=signature)
-
-
-def signature_already_signed_email_queue(*, signature: Signature) -> OutboxMessage:
-    """The email telling someone who signed again that their signature already counts."""
     return outbox_message_queue(
-        kind=OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED, signature=signature
+        kind=OutboxMessage.Kind.SIGNATURE_CONFIRM, signature=signature, language=language
+    )
+
+
+def signature_already_signed_email_queue(
+    *, signature: Signature, language: str | None = None
+) -> OutboxMessage:
+    """The email telling someone who signed again that their signature already counts.
+
+    ``language`` is the one they used this time, which may differ from the first.
+    """
+    return outbox_message_queue(
+        kind=OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED, signature=signature, language=language
     )
 
 
@@ -123,7 +132,18 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
         "supporter", "signature__petition__campaign__organisation"
     ).get(pk=message_id)
     attempts = message.attempts + 1
-    rendered = email_render(message=message)
+    try:
+        rendered = email_render(message=message)
+    except Exception as exc:
+        # A template or data bug will not fix itself by retrying: record it and stop,
+        # rather than leave the row claimed forever.
+        logger.exception("outbox %s: could not be rendered", message.pk)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.FAILED,
+            attempts=attempts,
+            last_error=send_error_describe(exc),
+        )
+        return SendOutcome(status=OutboxMessage.Status.FAILED)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,

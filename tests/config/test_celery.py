@@ -1,0 +1,101 @@
+"""The Celery application: safe delivery, JSON only, mail on its own queue, a complete schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+import mailer.tasks
+import petitions.tasks
+from config.celery import app
+
+SCHEDULED = {
+    "petitions.tasks.signature_counts_refresh",
+    "petitions.tasks.signature_counts_repair",
+    "mailer.tasks.outbox_requeue",
+}
+
+
+def seconds(schedule: Any) -> float:
+    if isinstance(schedule, timedelta):
+        return schedule.total_seconds()
+    if isinstance(schedule, int | float):
+        return float(schedule)
+    return schedule.run_every.total_seconds()  # celery.schedules.schedule
+
+
+def entry_for(task: str) -> dict[str, Any]:
+    [entry] = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == task]
+    return entry
+
+
+def queue_of(task: str) -> str:
+    return app.amqp.router.route({}, task)["queue"].name
+
+
+def test_a_task_is_acknowledged_only_after_it_ran():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_tasks_travel_as_json_only():
+    assert app.conf.task_serializer == "json"
+    assert app.conf.result_serializer == "json"
+    assert list(app.conf.accept_content) == ["json"]
+
+
+def test_the_app_reads_the_django_settings():
+    assert app.conf.broker_url == settings.CELERY_BROKER_URL
+    assert app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
+
+
+@pytest.mark.parametrize("task", ["mailer.tasks.outbox_send", "mailer.tasks.outbox_requeue"])
+def test_mail_tasks_go_to_the_mail_queue(task):
+    assert queue_of(task) == "mail"
+
+
+@pytest.mark.parametrize(
+    "task", ["petitions.tasks.signature_counts_refresh", "petitions.tasks.signature_counts_repair"]
+)
+def test_other_tasks_go_to_the_default_queue(task):
+    assert app.conf.task_default_queue == "default"
+    assert queue_of(task) == "default"
+
+
+def test_the_schedule_has_the_count_refresh_the_count_repair_and_the_outbox_requeue():
+    assert {entry["task"] for entry in app.conf.beat_schedule.values()} == SCHEDULED
+
+
+def test_counts_are_refreshed_at_most_every_ten_seconds():
+    assert 0 < seconds(entry_for("petitions.tasks.signature_counts_refresh")["schedule"]) <= 10
+
+
+def test_the_outbox_is_requeued_every_few_minutes_at_most():
+    assert seconds(entry_for("mailer.tasks.outbox_requeue")["schedule"]) <= 300
+
+
+@pytest.mark.parametrize("task", sorted(SCHEDULED))
+def test_a_scheduled_run_expires_before_the_next_one_is_due(task):
+    # When the worker falls behind, stale runs are dropped instead of piling up.
+    entry = entry_for(task)
+    assert 0 < entry["options"]["expires"] <= seconds(entry["schedule"])
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED))
+def test_each_scheduled_task_name_is_a_registered_task(name):
+    assert petitions.tasks.signature_counts_refresh.name in app.tasks
+    assert mailer.tasks.outbox_send.name in app.tasks
+    assert name in app.tasks
+
+
+def test_the_send_task_is_acknowledged_late_and_retried_without_a_celery_limit():
+    task = app.tasks["mailer.tasks.outbox_send"]
+
+    assert task.acks_late is True
+    # MAILER_MAX_ATTEMPTS decides when to give up, not Celery.
+    assert task.max_retries is None
+    assert task.ignore_result is True

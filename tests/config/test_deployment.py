@@ -1,0 +1,318 @@
+"""The deployment files agree with each other and with the code they run."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from django.urls import reverse
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from config.celery import app as celery_app
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+APP_SERVICES = ["migrate", "web", "worker", "beat"]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def command_of(service: dict[str, Any]) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def option(argv: list[str], *names: str) -> str:
+    """The value of ``--name value``, ``--name=value`` or ``-Q value`` in a command line."""
+    for index, arg in enumerate(argv):
+        for name in names:
+            if arg == name:
+                return argv[index + 1]
+            if arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+    raise AssertionError(f"none of {names} in {argv}")
+
+
+def queues_used_by_the_code() -> set[str]:
+    """Every queue a task can be sent to: the default one and each routed one."""
+    routes = celery_app.conf.task_routes or {}
+    return {celery_app.conf.task_default_queue} | {route["queue"] for route in routes.values()}
+
+
+def procfile() -> dict[str, list[str]]:
+    entries = {}
+    for line in (BASE_DIR / "Procfile.dev").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            entries[name.strip()] = shlex.split(command)
+    return entries
+
+
+# --- docker-compose.yml -------------------------------------------------------------------
+
+
+def test_compose_defines_every_service(services):
+    assert {"postgres", "redis", "migrate", "web", "worker", "beat", "mailpit"} <= set(services)
+
+
+def test_yaml_anchors_are_resolved_into_each_app_service(compose, services):
+    shared_env = compose["x-sbor-env"]
+    for name in APP_SERVICES:
+        service = services[name]
+        assert "<<" not in service, name
+        assert service["environment"] == shared_env, name
+        assert service["image"] == "sbor:latest", name
+        assert service["build"] == ".", name
+
+
+def test_web_runs_gunicorn_on_the_wsgi_application(services):
+    argv = command_of(services["web"])
+
+    assert argv[0] == "gunicorn"
+    assert "config.wsgi:application" in argv
+    assert option(argv, "--bind", "-b").endswith(":8000")
+    assert "8000:8000" in services["web"]["ports"]
+
+
+def test_the_web_health_check_calls_the_health_url(services):
+    [*_, probe] = services["web"]["healthcheck"]["test"]
+
+    assert f"http://127.0.0.1:8000{reverse('healthz')}" in probe
+
+
+def test_the_worker_consumes_every_queue_the_code_routes_tasks_to(services):
+    argv = command_of(services["worker"])
+
+    assert argv[:4] == ["celery", "-A", "config", "worker"]
+    queues = set(option(argv, "--queues", "-Q").split(","))
+    assert queues == queues_used_by_the_code()
+    assert queues == {"default", "mail"}
+
+
+def test_beat_runs_the_celery_scheduler(services):
+    argv = command_of(services["beat"])
+
+    assert argv[:4] == ["celery", "-A", "config", "beat"]
+    # The schedule file lives in the image's writable data directory.
+    assert option(argv, "--schedule", "-s").startswith("/var/lib/sbor/")
+
+
+def test_migrate_runs_the_migrations_once(services):
+    argv = command_of(services["migrate"])
+
+    assert "python manage.py migrate --noinput" in " ".join(argv)
+    assert services["migrate"]["restart"] == "no"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_run_in_production_mode(services, name):
+    env = services[name]["environment"]
+
+    assert env["SBOR_PRODUCTION"] == "1"
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    assert env["SBOR_LOOKUP_KEY"].startswith("${SBOR_LOOKUP_KEY:?")
+    assert "SBOR_DEBUG" not in env
+    # Compose passes environment values as strings; a bare number or bool would be a trap.
+    assert all(isinstance(value, str) for value in env.values())
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_reach_postgres_and_redis(services, name):
+    env = services[name]["environment"]
+    database = urlsplit(env["DATABASE_URL"])
+    redis = urlsplit(env["REDIS_URL"])
+    postgres_env = services["postgres"]["environment"]
+
+    assert database.scheme in {"postgres", "postgresql"}
+    assert database.hostname == "postgres"
+    assert database.port == 5432
+    assert database.username == postgres_env["POSTGRES_USER"]
+    assert database.password == postgres_env["POSTGRES_PASSWORD"]
+    assert database.path == f"/{postgres_env['POSTGRES_DB']}"
+    assert redis.scheme == "redis"
+    assert redis.hostname == "redis"
+    assert redis.port == 6379
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_send_mail_through_mailpit(services, name):
+    env = services[name]["environment"]
+
+    assert env["SBOR_MAIL_BACKEND"] == "smtp"
+    assert env["EMAIL_HOST"] == "mailpit"
+    assert env["EMAIL_PORT"] == "1025"
+
+
+def test_mailpit_listens_for_smtp_and_shows_its_inbox(services):
+    ports = services["mailpit"]["ports"]
+
+    assert "8025:8025" in ports
+    # The container port Mailpit's SMTP server listens on is the one the apps use.
+    assert any(port.split(":")[-1] == "1025" for port in ports)
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+def test_app_services_wait_for_the_migrations(services, name):
+    depends_on = services[name]["depends_on"]
+
+    assert depends_on["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_migrations_wait_for_healthy_postgres_and_redis(services):
+    depends_on = services["migrate"]["depends_on"]
+
+    assert depends_on["postgres"] == {"condition": "service_healthy"}
+    assert depends_on["redis"] == {"condition": "service_healthy"}
+    assert "healthcheck" in services["postgres"]
+    assert "healthcheck" in services["redis"]
+
+
+def test_every_image_has_a_tag(services):
+    for name, service in services.items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository, f"{name}: image {image!r} has no tag"
+        assert "/" not in tag, f"{name}: image {image!r} has no tag"
+        assert re.fullmatch(r"[\w][\w.-]{0,127}", tag), f"{name}: bad tag in {image!r}"
+
+
+def test_data_is_kept_in_named_volumes(compose, services):
+    declared = set(compose["volumes"])
+    used = {
+        volume.split(":")[0]
+        for service in services.values()
+        for volume in service.get("volumes", [])
+    }
+
+    assert {"postgres-data", "redis-data"} <= used
+    assert used <= declared
+
+
+# --- Procfile.dev -------------------------------------------------------------------------
+
+
+def test_the_procfile_starts_web_worker_and_beat():
+    entries = procfile()
+
+    assert set(entries) == {"web", "worker", "beat"}
+    assert entries["web"][:3] == ["python", "manage.py", "runserver"]
+    assert entries["worker"][:4] == ["celery", "-A", "config", "worker"]
+    assert entries["beat"][:4] == ["celery", "-A", "config", "beat"]
+
+
+def test_the_procfile_worker_consumes_the_same_queues_as_the_compose_worker(services):
+    procfile_queues = set(option(procfile()["worker"], "--queues", "-Q").split(","))
+    compose_queues = set(option(command_of(services["worker"]), "--queues", "-Q").split(","))
+
+    assert procfile_queues == queues_used_by_the_code()
+    assert procfile_queues == compose_queues
+
+
+# --- Dockerfile and pinned dependencies ---------------------------------------------------
+
+
+def dockerfile() -> str:
+    # Join continuation lines so that each instruction is one line.
+    return (BASE_DIR / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+
+
+def test_the_image_installs_from_the_lock_file():
+    text = dockerfile()
+
+    assert re.search(r"^COPY requirements\.lock ", text, re.MULTILINE)
+    assert re.search(r"^RUN pip install .*-r requirements\.lock", text, re.MULTILINE)
+
+
+def test_the_image_runs_as_an_unprivileged_user_and_serves_with_gunicorn():
+    text = dockerfile()
+
+    assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
+    assert re.search(r'^CMD \["gunicorn", "config\.wsgi:application"', text, re.MULTILINE)
+
+
+def test_the_image_uses_the_python_version_the_project_requires():
+    requires = tomllib.loads((BASE_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "requires-python"
+    ]
+    match = re.search(r"^FROM python:(\d+\.\d+)", dockerfile(), re.MULTILINE)
+
+    assert match is not None
+    assert requires.startswith(f">={match.group(1)}")
+
+
+def lock_pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (BASE_DIR / "requirements.lock").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, separator, version = line.partition("==")
+        assert separator and version, f"not pinned with ==: {line!r}"
+        canonical = canonicalize_name(name)
+        assert canonical not in pins, f"{name} is pinned twice"
+        pins[canonical] = version
+    return pins
+
+
+def project() -> dict[str, Any]:
+    return tomllib.loads((BASE_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def test_every_runtime_dependency_is_pinned_in_the_lock_file():
+    pins = lock_pins()
+    requirements = [Requirement(spec) for spec in project()["dependencies"]]
+
+    missing = [req.name for req in requirements if canonicalize_name(req.name) not in pins]
+    assert missing == []
+
+
+def test_every_pinned_runtime_dependency_satisfies_its_range():
+    pins = lock_pins()
+    for spec in project()["dependencies"]:
+        requirement = Requirement(spec)
+        version = pins[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(version, prereleases=True), (spec, version)
+
+
+def test_every_development_dependency_is_pinned_in_the_lock_file():
+    pins = lock_pins()
+    requirements = [Requirement(spec) for spec in project()["optional-dependencies"]["dev"]]
+
+    missing = [req.name for req in requirements if canonicalize_name(req.name) not in pins]
+    assert missing == []
+
+
+def test_the_packages_that_extras_pull_in_are_pinned_too():
+    """``celery[redis]`` needs redis, ``psycopg[binary]`` needs psycopg-binary, and so on."""
+    pins = lock_pins()
+    missing = []
+    for spec in project()["dependencies"]:
+        requirement = Requirement(spec)
+        for extra in requirement.extras:
+            environment = {key: str(value) for key, value in default_environment().items()}
+            environment["extra"] = extra
+            for dependency in metadata.requires(requirement.name) or []:
+                pulled = Requirement(dependency)
+                if pulled.marker is None or not pulled.marker.evaluate(environment):
+                    continue
+                if "extra" not in str(pulled.marker):
+                    continue  # an unconditional dependency, pinned or not by pip freeze anyway
+                if canonicalize_name(pulled.name) not in pins:
+                    missing.append(f"{requirement.name}[{extra}] -> {pulled.name}")
+    assert missing == []

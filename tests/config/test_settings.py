@@ -1,0 +1,452 @@
+"""Settings read from the environment fail loudly, and production switches security on."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_choice, env_int, env_list, env_required, env_str
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+NAME = "SBOR_TEST_SETTING"
+
+
+@pytest.fixture(autouse=True)
+def _no_test_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(NAME, raising=False)
+    monkeypatch.delenv(f"{NAME}_FILE", raising=False)
+
+
+# --- Environment helpers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1", "true", "True", "YES", "on", " 1 "])
+def test_env_bool_reads_true(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    assert env_bool(NAME) is True
+
+
+@pytest.mark.parametrize("value", ["0", "false", "FALSE", "no", "off", ""])
+def test_env_bool_reads_false(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    assert env_bool(NAME, True) is False
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_env_bool_falls_back_to_the_default_when_unset(default):
+    assert env_bool(NAME, default) is default
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "y", "enabled", "tru"])
+def test_env_bool_refuses_anything_else(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    with pytest.raises(ImproperlyConfigured, match=f"{NAME}=.*is not a boolean"):
+        env_bool(NAME)
+
+
+def test_env_int_reads_a_number(monkeypatch):
+    monkeypatch.setenv(NAME, "42")
+    assert env_int(NAME, 7, minimum=1) == 42
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_env_int_falls_back_to_the_default_when_unset_or_empty(monkeypatch, value):
+    if value is not None:
+        monkeypatch.setenv(NAME, value)
+    assert env_int(NAME, 7) == 7
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "10s", "0x10"])
+def test_env_int_refuses_what_is_not_an_integer(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    with pytest.raises(ImproperlyConfigured, match="is not an integer"):
+        env_int(NAME, 7)
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_env_int_refuses_a_number_below_the_minimum(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    with pytest.raises(ImproperlyConfigured, match="must be at least 1"):
+        env_int(NAME, 7, minimum=1)
+
+
+def test_env_int_accepts_the_minimum_itself(monkeypatch):
+    monkeypatch.setenv(NAME, "1")
+    assert env_int(NAME, 7, minimum=1) == 1
+
+
+def test_env_choice_reads_a_known_value(monkeypatch):
+    monkeypatch.setenv(NAME, "smtp")
+    assert env_choice(NAME, ("outbox", "smtp"), "outbox") == "smtp"
+
+
+def test_env_choice_falls_back_to_the_default_when_unset():
+    assert env_choice(NAME, ("outbox", "smtp"), "outbox") == "outbox"
+
+
+@pytest.mark.parametrize("value", ["bogus", "SMTP", " smtp"])
+def test_env_choice_refuses_an_unknown_value_and_lists_the_choices(monkeypatch, value):
+    monkeypatch.setenv(NAME, value)
+    with pytest.raises(ImproperlyConfigured, match="must be one of outbox, smtp"):
+        env_choice(NAME, ("outbox", "smtp"), "outbox")
+
+
+def test_env_required_returns_a_set_value(monkeypatch):
+    monkeypatch.setenv(NAME, "value")
+    assert env_required(NAME) == "value"
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_env_required_refuses_a_missing_or_empty_value(monkeypatch, value):
+    if value is not None:
+        monkeypatch.setenv(NAME, value)
+    with pytest.raises(ImproperlyConfigured, match=f"{NAME} must be set"):
+        env_required(NAME)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv(NAME, " example.org, www.example.org ,,")
+    assert env_list(NAME) == ["example.org", "www.example.org"]
+
+
+def test_env_list_falls_back_to_a_copy_of_the_default():
+    default = ["localhost"]
+    value = env_list(NAME, default)
+    assert value == ["localhost"]
+    assert value is not default
+
+
+def test_a_secret_is_read_from_its_file(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret-from-a-file\n", encoding="utf-8")
+    monkeypatch.setenv(f"{NAME}_FILE", str(secret))
+
+    assert env_str(NAME) == "s3cret-from-a-file"
+    assert env_required(NAME) == "s3cret-from-a-file"
+
+
+def test_every_helper_reads_files(monkeypatch, tmp_path):
+    secret = tmp_path / "value"
+    secret.write_text("15\n", encoding="utf-8")
+    monkeypatch.setenv(f"{NAME}_FILE", str(secret))
+
+    assert env_int(NAME, 1, minimum=10) == 15
+    assert env_list(NAME) == ["15"]
+    secret.write_text("yes", encoding="utf-8")
+    assert env_bool(NAME) is True
+
+
+def test_the_variable_itself_wins_over_its_file(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-file", encoding="utf-8")
+    monkeypatch.setenv(f"{NAME}_FILE", str(secret))
+    monkeypatch.setenv(NAME, "from-variable")
+
+    assert env_str(NAME) == "from-variable"
+
+
+def test_an_unreadable_secret_file_stops_start_up(monkeypatch, tmp_path):
+    monkeypatch.setenv(f"{NAME}_FILE", str(tmp_path / "missing"))
+
+    with pytest.raises(ImproperlyConfigured, match=f"{NAME}_FILE=.*cannot be read"):
+        env_str(NAME)
+
+
+def test_an_empty_secret_file_counts_as_missing(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("\n", encoding="utf-8")
+    monkeypatch.setenv(f"{NAME}_FILE", str(secret))
+
+    with pytest.raises(ImproperlyConfigured, match=f"{NAME} must be set"):
+        env_required(NAME)
+
+
+# --- Settings in a fresh process ----------------------------------------------------------
+
+# Variables the settings read; the subprocess starts without them unless a test sets them.
+_SETTINGS_VARIABLES = {
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DEFAULT_FROM_EMAIL",
+    "CELERY_BROKER_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
+}
+_SETTINGS_PREFIXES = ("SBOR_", "SECURE_", "EMAIL_", "ANYMAIL_")
+
+
+def random_secret(length: int = 64) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def subprocess_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
+    """This process's environment minus every Sbor setting, plus ``overrides`` (None: unset).
+
+    DATABASE_URL and REDIS_URL are kept, so the suite's PostgreSQL run checks them too.
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not (
+            name in _SETTINGS_VARIABLES
+            or name.removesuffix("_FILE") in _SETTINGS_VARIABLES
+            or name.startswith(_SETTINGS_PREFIXES)
+        )
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["SBOR_VAR_DIR"] = str(tmp_path)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
+    required = {
+        "SBOR_PRODUCTION": "1",
+        "SECRET_KEY": random_secret(),
+        "SBOR_LOOKUP_KEY": random_secret(),
+        "ALLOWED_HOSTS": "example.org",
+        "SBOR_SITE_URL": "https://example.org",
+    }
+    return subprocess_env(tmp_path, **(required | overrides))
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def python(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_defaults_pass_the_checks(tmp_path):
+    result = manage(subprocess_env(tmp_path), "check")
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_without_a_secret_key_does_not_start(tmp_path):
+    result = manage(production_env(tmp_path, SECRET_KEY=None), "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"SECRET_KEY": "too-short-" * 3}, "SECRET_KEY must be at least 32 characters"),
+        ({"SBOR_LOOKUP_KEY": None}, "SBOR_LOOKUP_KEY must be set"),
+        ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must list the site's host names"),
+        ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS must list the site's host names"),
+        ({"SBOR_SITE_URL": None}, "SBOR_SITE_URL must be set"),
+        ({"SBOR_SITE_URL": "example.org"}, "must start with http:// or https://"),
+        ({"SBOR_DEBUG": "1"}, "SBOR_DEBUG cannot be on when SBOR_PRODUCTION is on"),
+        ({"SBOR_PRODUCTION": "maybe"}, "SBOR_PRODUCTION='maybe' is not a boolean"),
+        ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS='a year' is not an integer"),
+        ({"SBOR_MAIL_BACKEND": "anymail"}, "SBOR_ANYMAIL_ESP must be set"),
+        ({"EMAIL_PORT": "0"}, "EMAIL_PORT=0 must be at least 1"),
+    ],
+    ids=[
+        "short-secret-key",
+        "no-lookup-key",
+        "no-allowed-hosts",
+        "blank-allowed-hosts",
+        "no-site-url",
+        "site-url-without-scheme",
+        "debug-in-production",
+        "bad-production-flag",
+        "bad-hsts",
+        "anymail-without-esp",
+        "email-port-zero",
+    ],
+)
+def test_production_refuses_to_start_with_a_bad_setting(tmp_path, overrides, message):
+    result = manage(production_env(tmp_path, **overrides), "check")
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_a_database_url_with_an_unknown_scheme_does_not_start(tmp_path):
+    result = manage(subprocess_env(tmp_path, DATABASE_URL="nonsense://x"), "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL cannot be used" in result.stderr
+
+
+def test_an_unknown_mail_backend_does_not_start(tmp_path):
+    result = manage(subprocess_env(tmp_path, SBOR_MAIL_BACKEND="bogus"), "check")
+
+    assert result.returncode != 0
+    assert "SBOR_MAIL_BACKEND='bogus' must be one of" in result.stderr
+
+
+def test_production_with_every_required_variable_passes_the_deploy_checks(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_reads_its_secrets_from_files(tmp_path):
+    secret_key = tmp_path / "secret_key"
+    secret_key.write_text(random_secret() + "\n", encoding="utf-8")
+    lookup_key = tmp_path / "lookup_key"
+    lookup_key.write_text(random_secret(), encoding="utf-8")
+    env = production_env(
+        tmp_path,
+        SECRET_KEY=None,
+        SECRET_KEY_FILE=str(secret_key),
+        SBOR_LOOKUP_KEY=None,
+        SBOR_LOOKUP_KEY_FILE=str(lookup_key),
+    )
+
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+_PRINT_SETTINGS = """
+import json
+import django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    name: getattr(settings, name, None)
+    for name in [
+        "DEBUG", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+        "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "LANGUAGE_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT", "SECURE_PROXY_SSL_HEADER", "SECURE_CONTENT_TYPE_NOSNIFF",
+        "SECURE_REFERRER_POLICY", "X_FRAME_OPTIONS", "SESSION_COOKIE_HTTPONLY",
+        "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SITE_URL", "EMAIL_BACKEND",
+    ]
+} | {"STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"]}))
+"""
+
+
+def settings_of(env: dict[str, str]) -> dict[str, Any]:
+    result = python(env, _PRINT_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_switches_the_security_settings_on(tmp_path):
+    values = settings_of(production_env(tmp_path))
+
+    assert values["DEBUG"] is False
+    assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_HSTS_PRELOAD"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["LANGUAGE_COOKIE_SECURE"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert values["SECURE_REFERRER_POLICY"] == "strict-origin-when-cross-origin"
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+    assert values["ALLOWED_HOSTS"] == ["example.org"]
+    assert values["CSRF_TRUSTED_ORIGINS"] == ["https://example.org"]
+    assert values["SITE_URL"] == "https://example.org"
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert values["STATICFILES"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_development_is_the_default_and_does_not_require_https(tmp_path):
+    values = settings_of(subprocess_env(tmp_path))
+
+    assert values["DEBUG"] is True
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["EMAIL_BACKEND"] == "mailer.backends.LocalOutboxBackend"
+    assert values["SITE_URL"] == "http://127.0.0.1:8000"
+
+
+def test_a_trailing_slash_on_the_site_url_is_dropped(tmp_path):
+    values = settings_of(production_env(tmp_path, SBOR_SITE_URL="https://example.org/"))
+
+    assert values["SITE_URL"] == "https://example.org"
+
+
+_REQUEST_IN_PRODUCTION = """
+import json
+import django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="example.org")
+plain = client.get("/")
+proxied = client.get("/healthz", HTTP_X_FORWARDED_PROTO="https")
+health = client.get("/healthz")
+print(json.dumps({
+    "plain": [plain.status_code, plain.headers.get("Location")],
+    "health": [health.status_code, health.content.decode()],
+    "proxied_hsts": proxied.headers.get("Strict-Transport-Security"),
+}))
+"""
+
+
+def test_production_redirects_to_https_except_for_the_health_check(tmp_path):
+    env = production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    result = python(env, _REQUEST_IN_PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers["plain"] == [301, "https://example.org/"]
+    assert answers["health"] == [200, "ok"]
+    assert answers["proxied_hsts"] == "max-age=31536000; includeSubDomains; preload"
+
+
+# --- Response headers ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_pages_send_the_security_headers(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_the_health_check_answers_ok(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert response["Content-Type"].startswith("text/plain")
+    assert response["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,39 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL + Redis when
+DATABASE_URL and REDIS_URL are set (as .ci/run does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+
+from config.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run tasks in-process, except in e2e tests, which talk to a real worker via the broker."""
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_eager_propagates = False
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+
+@pytest.fixture(autouse=True)
+def _no_duplicate_email_interval(settings):  # type: ignore[no-untyped-def]
+    """Most tests sign twice in a row and expect the second email; the interval's own
+    tests (tests/petitions/test_duplicate_interval.py) set it back."""
+    settings.DUPLICATE_EMAIL_INTERVAL_SECONDS = 0
