@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -34,6 +36,12 @@ class PetitionCountApi(APIView):
 
     def get(self, request: Request, slug: str) -> Response:
         petition = petition_get_public(slug=slug)
-        response = Response(self.OutputSerializer(petition).data)
+        # The page asks with ?lang=…, so the label's language is part of the URL and a
+        # shared cache cannot hand one language's label to a reader of the other.
+        language = request.query_params.get("lang", "")
+        if language not in dict(settings.LANGUAGES):
+            language = translation.get_language()
+        with translation.override(language):
+            response = Response(self.OutputSerializer(petition).data)
         patch_cache_control(response, public=True, max_age=COUNT_MAX_AGE)
         return response

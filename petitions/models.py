@@ -100,6 +100,8 @@ class Signature(models.Model):
     # When the latest confirmation email was queued: the typed code expires relative to it.
     confirmation_requested_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When we last emailed about this signature; limits repeat mail to one per interval.
+    emailed_at = models.DateTimeField(default=timezone.now)
     # SHA-256 of the short confirmation code, for the "type your code" form.
     confirm_code_digest = models.CharField(max_length=64, db_index=True, editable=False)
     # True once the count task has added this confirmed signature to Petition.signature_count.

@@ -100,8 +100,10 @@ def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
 
 def petition_count_label(*, count: int, goal: int) -> str:
     """ "1 234 of 5 000 signatures", with the plural form the count calls for."""
+    # English reads "1 of 100 signatures" for every count, but Russian declines the noun by
+    # the count, so this stays an ngettext call with two identical English forms.
     return ngettext(
-        "%(count)s of %(goal)s signature",
+        "%(count)s of %(goal)s signatures",
         "%(count)s of %(goal)s signatures",
         count,
     ) % {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -62,7 +64,6 @@ def signature_create(
     if not petition.is_open:
         raise PetitionClosedError
     source = source or SignatureSource()
-    code = ""
     with transaction.atomic():
         supporter = _supporter_get_or_create(
             email=email, name=name, country=country, language=language
@@ -86,7 +87,7 @@ def signature_create(
             existing = Signature.objects.select_related("petition", "supporter").get(
                 petition=petition, supporter=supporter
             )
-            _duplicate_notify(signature=existing)
+            _duplicate_notify(signature=existing, language=language)
             return SignResult(signature=existing, created=False)
         if consent_updates:
             _consent_record(supporter=supporter, signature=signature)
@@ -104,13 +105,29 @@ def _supporter_get_or_create(*, email: str, name: str, country: str, language: s
     return supporter
 
 
-def _duplicate_notify(*, signature: Signature) -> None:
+def _duplicate_notify(*, signature: Signature, language: str) -> None:
+    """Mail the person again, at most once per interval.
+
+    Without the interval, anyone could flood a stranger's inbox through us by submitting
+    their address over and over. The conditional update is the claim: of two concurrent
+    duplicates only one sends.
+    """
+    if signature.status not in (Signature.Status.PENDING, Signature.Status.CONFIRMED):
+        return  # invalidated or withdrawn: no mail, and the answer stays the same
+    now = timezone.now()
+    interval = timedelta(seconds=settings.DUPLICATE_EMAIL_INTERVAL_SECONDS)
+    changes: dict[str, object] = {"emailed_at": now}
     if signature.status == Signature.Status.PENDING:
-        Signature.objects.filter(pk=signature.pk).update(confirmation_requested_at=timezone.now())
-        mailer.signature_confirm_email_queue(signature=signature)
-    elif signature.status == Signature.Status.CONFIRMED:
-        mailer.signature_already_signed_email_queue(signature=signature)
-    # Invalidated or withdrawn signatures get no mail: the answer stays the same.
+        changes["confirmation_requested_at"] = now
+    claimed = Signature.objects.filter(
+        pk=signature.pk, status=signature.status, emailed_at__lt=now - interval
+    ).update(**changes)
+    if not claimed:
+        return
+    if signature.status == Signature.Status.PENDING:
+        mailer.signature_confirm_email_queue(signature=signature, language=language)
+    else:
+        mailer.signature_already_signed_email_queue(signature=signature, language=language)
 
 
 def _consent_record(*, supporter: Supporter, signature: Signature) -> None:
@@ -137,8 +154,11 @@ def signature_from_token(*, token: str) -> Signature:
         public_id = identity.confirm_token_read(
             token, max_age_seconds=int(confirm_max_age().total_seconds())
         )
-        return Signature.objects.select_related("petition__campaign").get(public_id=public_id)
-    except Exception as exc:  # bad signature, expiry, malformed UUID, unknown id
+        return Signature.objects.select_related("petition__campaign").get(
+            public_id=uuid.UUID(public_id)
+        )
+    except (signing.BadSignature, ValueError, Signature.DoesNotExist) as exc:
+        # BadSignature covers SignatureExpired; ValueError a payload that is not a UUID.
         raise ConfirmationInvalidError from exc
 
 

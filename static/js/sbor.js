@@ -3,7 +3,7 @@
   "use strict";
 
   function refreshCount(box) {
-    var url = box.getAttribute("data-count-url");
+    var url = box.getAttribute("data-count-url") + "?lang=" + encodeURIComponent(document.documentElement.lang || "en");
     var label = box.querySelector("[data-count-label]");
     var bar = box.querySelector("[data-count-bar]");
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
