@@ -27,6 +27,22 @@ def source_clean(value: str | None) -> str:
     return _SOURCE_CHARS.sub("", value or "")[:64]
 
 
+class SourceField(forms.CharField):
+    """A hidden tracking value: whatever arrives is reduced to a short plain tag.
+
+    It never fails validation, because a person could neither see nor fix the error.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.validators = []  # drop the NUL-character check: the value is cleaned instead
+
+    def clean(self, value: Any) -> str:
+        return source_clean(value if isinstance(value, str) else "")
+
+
 class SignForm(forms.Form):
     name = forms.CharField(
         label=_("Your name"),
@@ -59,9 +75,9 @@ class SignForm(forms.Form):
     )
     consent_updates = forms.BooleanField(label=UPDATES_WORDING, required=False)
     # Filled from the page's query string so each signature records where it came from.
-    utm_source = forms.CharField(required=False, widget=forms.HiddenInput)
-    utm_medium = forms.CharField(required=False, widget=forms.HiddenInput)
-    utm_campaign = forms.CharField(required=False, widget=forms.HiddenInput)
+    utm_source = SourceField()
+    utm_medium = SourceField()
+    utm_campaign = SourceField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,7 +91,8 @@ class SignForm(forms.Form):
             raise forms.ValidationError(
                 _("Your name contains characters that cannot be shown. Please retype it.")
             )
-        if not name:
+        # A name of only invisible characters (joiners, direction marks) would show blank.
+        if not any(unicodedata.category(char)[0] in "LNS" for char in name):
             raise forms.ValidationError(_("Please enter your name."))
         return name
 
@@ -85,14 +102,6 @@ class SignForm(forms.Form):
             raise forms.ValidationError(_("Enter an email address like name@example.org."))
         return email
 
-    def clean_utm_source(self) -> str:
-        return source_clean(self.cleaned_data.get("utm_source"))
-
-    def clean_utm_medium(self) -> str:
-        return source_clean(self.cleaned_data.get("utm_medium"))
-
-    def clean_utm_campaign(self) -> str:
-        return source_clean(self.cleaned_data.get("utm_campaign"))
 
 
 class ConfirmCodeForm(forms.Form):

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from campaigns.views import campaign_page_render
 from petitions import services
@@ -16,9 +16,13 @@ from petitions.selectors import petition_get_public, petition_goal
 from petitions.share import share_links
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
     petition = petition_get_public(slug=slug)
+    if request.method != "POST":
+        # Someone reloaded or bookmarked the form's address: show them the form.
+        url = reverse("campaign", args=[petition.campaign.slug])
+        return redirect(f"{url}#petition-{petition.slug}")
     form = SignForm(request.POST, auto_id=f"id_{petition.slug}_%s")
     if not petition.is_open:
         error = _("This petition is closed and no longer takes signatures.")
