@@ -103,7 +103,6 @@ class SignForm(forms.Form):
         return email
 
 
-
 class ConfirmCodeForm(forms.Form):
     code = forms.CharField(
         label=_("Confirmation code"),

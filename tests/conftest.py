@@ -31,7 +31,6 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
 
 
-
 @pytest.fixture(autouse=True)
 def _no_duplicate_email_interval(settings):  # type: ignore[no-untyped-def]
     """Most tests sign twice in a row and expect the second email; the interval's own

@@ -52,6 +52,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     startCounts();
     startCopyButtons();
-    focusErrors();
   });
+  // After "load": the browser's own jump to the #fragment would otherwise take focus back.
+  window.addEventListener("load", focusErrors);
 })();
