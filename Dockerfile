@@ -21,4 +21,4 @@ RUN SECRET_KEY=build-only-not-secret-build-only-not-secret python manage.py coll
 
 USER sbor
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

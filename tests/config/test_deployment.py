@@ -90,6 +90,17 @@ def test_web_runs_gunicorn_on_the_wsgi_application(services):
     assert "8000:8000" in services["web"]["ports"]
 
 
+def test_web_keeps_no_access_log_of_signers_addresses_or_links(services):
+    # gunicorn logs nothing per request unless told to; an access log would hold IPs.
+    argv = command_of(services["web"])
+    image_cmd = re.search(r"^CMD (.*)$", dockerfile(), re.MULTILINE)
+
+    assert image_cmd is not None
+    for command in (" ".join(argv), image_cmd.group(1)):
+        assert "--access-logfile" not in command
+        assert "--access-log" not in command
+
+
 def test_the_web_health_check_calls_the_health_url(services):
     [*_, probe] = services["web"]["healthcheck"]["test"]
 
