@@ -16,6 +16,13 @@ from petitions.selectors import petition_get_public, petition_goal
 from petitions.share import share_links
 
 
+def _petition_closed(request: HttpRequest, *, petition: Petition, form: SignForm) -> HttpResponse:
+    error = _("This petition is closed and no longer takes signatures.")
+    return campaign_page_render(
+        request, campaign=petition.campaign, bound=(petition, form), error=error, status=409
+    )
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
     petition = petition_get_public(slug=slug)
@@ -25,10 +32,7 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(f"{url}#petition-{petition.slug}")
     form = SignForm(request.POST, auto_id=f"id_{petition.slug}_%s")
     if not petition.is_open:
-        error = _("This petition is closed and no longer takes signatures.")
-        return campaign_page_render(
-            request, campaign=petition.campaign, bound=(petition, form), error=error, status=409
-        )
+        return _petition_closed(request, petition=petition, form=form)
     if not form.is_valid():
         return campaign_page_render(
             request, campaign=petition.campaign, bound=(petition, form), status=422
@@ -48,10 +52,7 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
             ),
         )
     except services.PetitionClosedError:
-        error = _("This petition is closed and no longer takes signatures.")
-        return campaign_page_render(
-            request, campaign=petition.campaign, bound=(petition, form), error=error, status=409
-        )
+        return _petition_closed(request, petition=petition, form=form)
     # The same answer whether this address signed before or not.
     return redirect("petition-thanks", slug=petition.slug)
 

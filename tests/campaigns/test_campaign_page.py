@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from html.parser import HTMLParser
 from io import StringIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -16,37 +15,12 @@ from campaigns.demo.loader import ABOUT_US, CAMPAIGN_SLUG, PETITION_SLUG
 from campaigns.models import Campaign, Organisation
 from petitions.models import Petition, Signature
 from tests.factories import campaign_create, organisation_create, petition_create
+from tests.html import all_elements, elements
 
 pytestmark = pytest.mark.django_db
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, dict(attrs)))
-
-
-def elements(html: str, tag: str | None = None, **match: str) -> list[dict[str, str | None]]:
-    parser = _Elements()
-    parser.feed(html)
-    return [
-        attrs
-        for name, attrs in parser.elements
-        if (tag is None or name == tag)
-        and all(attrs.get(key) == value for key, value in match.items())
-    ]
-
-
-def all_elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Elements()
-    parser.feed(html)
-    return parser.elements
 
 
 def page(response) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.core import mail
@@ -19,6 +18,7 @@ from mailer.models import OutboxMessage
 from petitions import identity, services
 from petitions.models import Consent, Petition, Signature, Supporter
 from tests.factories import campaign_create, petition_create, signature_create
+from tests.html import elements
 
 pytestmark = pytest.mark.django_db
 
@@ -27,26 +27,6 @@ NOT_FOUND = "Page not found"
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, dict(attrs)))
-
-
-def elements(html: str, tag: str | None = None, **match: str) -> list[dict[str, str | None]]:
-    parser = _Elements()
-    parser.feed(html)
-    return [
-        attrs
-        for name, attrs in parser.elements
-        if (tag is None or name == tag)
-        and all(attrs.get(key) == value for key, value in match.items())
-    ]
 
 
 def by_id(html: str, element_id: str) -> dict[str, str | None]:

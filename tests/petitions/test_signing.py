@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +17,7 @@ from petitions import identity, services
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, Petition, Signature, Supporter
 from tests.factories import petition_create, signature_create
+from tests.html import elements
 
 pytestmark = pytest.mark.django_db
 
@@ -25,27 +25,6 @@ A_DAY = 24 * 60 * 60
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-class _Elements(HTMLParser):
-    """Every start tag on a page with its attributes (entities already decoded)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, dict(attrs)))
-
-
-def elements(html: str, tag: str, **match: str) -> list[dict[str, str | None]]:
-    parser = _Elements()
-    parser.feed(html)
-    return [
-        attrs
-        for name, attrs in parser.elements
-        if name == tag and all(attrs.get(key) == value for key, value in match.items())
-    ]
 
 
 def page(response) -> str:
