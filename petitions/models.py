@@ -127,7 +127,13 @@ class Signature(models.Model):
                 name="signature_uncounted",
                 condition=models.Q(status="confirmed", counted=False),
             ),
-            models.Index(fields=["petition", "status", "-confirmed_at"], name="signature_recent"),
+            # "Recent signatures" reads only public, confirmed rows: a partial index keeps that
+            # a short index scan however many hidden signers a petition has.
+            models.Index(
+                fields=["petition", "-confirmed_at"],
+                name="signature_public_recent",
+                condition=models.Q(status="confirmed") & ~models.Q(display="hidden"),
+            ),
         ]
 
     def __str__(self) -> str:
