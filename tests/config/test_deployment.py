@@ -267,11 +267,17 @@ def test_the_image_uses_the_python_version_the_project_requires():
     assert requires.startswith(f">={match.group(1)}")
 
 
-def lock_pins() -> dict[str, str]:
+def lock_pins(name: str = "requirements.lock") -> dict[str, str]:
+    """Pins of a lock file, following its ``-r`` includes."""
     pins: dict[str, str] = {}
-    for line in (BASE_DIR / "requirements.lock").read_text(encoding="utf-8").splitlines():
+    for line in (BASE_DIR / name).read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
+            continue
+        if line.startswith("-r "):
+            included = lock_pins(line.removeprefix("-r ").strip())
+            assert not included.keys() & pins.keys(), "a package is pinned twice"
+            pins |= included
             continue
         name, separator, version = line.partition("==")
         assert separator and version, f"not pinned with ==: {line!r}"
@@ -301,12 +307,28 @@ def test_every_pinned_runtime_dependency_satisfies_its_range():
         assert requirement.specifier.contains(version, prereleases=True), (spec, version)
 
 
-def test_every_development_dependency_is_pinned_in_the_lock_file():
-    pins = lock_pins()
+def test_every_development_dependency_is_pinned_in_the_dev_lock_file():
+    pins = lock_pins("requirements-dev.lock")
     requirements = [Requirement(spec) for spec in project()["optional-dependencies"]["dev"]]
 
     missing = [req.name for req in requirements if canonicalize_name(req.name) not in pins]
     assert missing == []
+
+
+def test_the_production_image_gets_no_development_tools():
+    runtime = lock_pins()
+    for spec in project()["optional-dependencies"]["dev"]:
+        name = canonicalize_name(Requirement(spec).name)
+        if name == "requests":
+            continue  # also a runtime dependency, through django-anymail
+        assert name not in runtime, f"{name} is a development tool but in requirements.lock"
+
+
+def test_the_make_targets_install_the_dev_lock_which_includes_the_runtime_lock():
+    makefile = (BASE_DIR / "Makefile").read_text(encoding="utf-8")
+    assert "-r requirements-dev.lock" in makefile
+    dev_lock = (BASE_DIR / "requirements-dev.lock").read_text(encoding="utf-8")
+    assert "-r requirements.lock" in dev_lock.splitlines()
 
 
 def test_the_packages_that_extras_pull_in_are_pinned_too():
