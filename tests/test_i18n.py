@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import gettext
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
+from django.core.management import call_command
 from django.utils import translation
 
 from mailer.models import OutboxMessage
@@ -163,6 +165,22 @@ def test_every_message_is_translated_into_russian():
     assert fuzzy == []
     assert wrong_plural_count == []
     assert "fuzzy" not in next(entry for entry in po_entries(PO_FILE) if entry.is_header).flags
+
+
+def test_the_catalogue_holds_every_translatable_string_in_the_code(tmp_path, monkeypatch):
+    """A string marked for translation but never added to the .po would show in English
+    to Russian readers. makemessages (GNU gettext) runs over a copy of the code and its
+    catalogue, so the real catalogue is never touched, and must find nothing new."""
+    base = Path(django_settings.BASE_DIR)
+    for folder in ("campaigns", "config", "mailer", "petitions", "templates", "locale"):
+        shutil.copytree(base / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.chdir(tmp_path)
+    call_command("makemessages", locale=["ru"], no_obsolete=True, verbosity=0)
+
+    refreshed = po_messages(po_entries(tmp_path / "locale" / "ru" / "LC_MESSAGES" / "django.po"))
+    known = {entry.msgid for entry in po_messages(po_entries(PO_FILE))}
+    new = [entry.msgid for entry in refreshed if entry.msgid not in known]
+    assert new == [], "run `make messages` and translate the new strings"
 
 
 def test_every_translation_keeps_the_placeholders_of_its_message():
