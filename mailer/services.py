@@ -191,7 +191,8 @@ def outbox_requeue(*, older_than: timedelta = timedelta(minutes=1), limit: int =
     """Enqueue rows whose send task was lost; returns how many were enqueued.
 
     Fresh rows are left to the task enqueued at commit; rows waiting for a retry are left
-    until their time comes. Sending stays exactly-once per row thanks to the claim.
+    until their time comes. The claim keeps two workers from sending one row at once; a row
+    is sent a second time only when a worker died mid-send and its lease ran out.
     """
     now = timezone.now()
     due = (

@@ -198,13 +198,25 @@ def signature_confirm(*, signature: Signature) -> bool:
     return bool(confirmed)
 
 
-def signature_counts_refresh(*, batch_size: int = 5000) -> int:
+def signature_counts_refresh(*, batch_size: int = 5000, max_batches: int = 20) -> int:
     """Add newly confirmed signatures to their petitions' stored counts.
 
     Work is proportional to the signatures confirmed since the last run, never to the
     table's size. Rows are claimed with SKIP LOCKED, so overlapping runs never count one
-    signature twice. Returns how many signatures were counted.
+    signature twice. Batches follow one another until the backlog is gone or
+    ``max_batches`` ran, so a burst bigger than one batch per interval does not build up a
+    lag. Returns how many signatures were counted.
     """
+    total = 0
+    for _ in range(max_batches):
+        counted = _signature_counts_refresh_batch(batch_size=batch_size)
+        total += counted
+        if counted < batch_size:
+            break
+    return total
+
+
+def _signature_counts_refresh_batch(*, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
             Signature.objects.select_for_update(skip_locked=True)

@@ -81,10 +81,27 @@ def test_the_refresh_keeps_each_petition_count_apart(petition):
 def test_the_refresh_works_in_batches(petition):
     for _ in range(5):
         signature_create(petition=petition, confirmed=True)
-    assert services.signature_counts_refresh(batch_size=2) == 2
-    assert services.signature_counts_refresh(batch_size=2) == 2
-    assert services.signature_counts_refresh(batch_size=2) == 1
-    assert services.signature_counts_refresh(batch_size=2) == 0
+    assert services.signature_counts_refresh(batch_size=2, max_batches=1) == 2
+    assert services.signature_counts_refresh(batch_size=2, max_batches=1) == 2
+    assert services.signature_counts_refresh(batch_size=2, max_batches=1) == 1
+    assert services.signature_counts_refresh(batch_size=2, max_batches=1) == 0
+    petition.refresh_from_db()
+    assert petition.signature_count == 5
+
+
+def test_one_refresh_clears_a_backlog_bigger_than_a_batch(petition):
+    for _ in range(5):
+        signature_create(petition=petition, confirmed=True)
+    assert services.signature_counts_refresh(batch_size=2) == 5
+    petition.refresh_from_db()
+    assert petition.signature_count == 5
+
+
+def test_one_refresh_stops_after_its_last_batch_and_the_next_takes_the_rest(petition):
+    for _ in range(5):
+        signature_create(petition=petition, confirmed=True)
+    assert services.signature_counts_refresh(batch_size=2, max_batches=2) == 4
+    assert services.signature_counts_refresh(batch_size=2, max_batches=2) == 1
     petition.refresh_from_db()
     assert petition.signature_count == 5
 
