@@ -224,9 +224,10 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     return subprocess_env(tmp_path, **(required | overrides))
 
 
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _run(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """A fresh Python process in the project folder: settings are read anew from ``env``."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *argv],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
@@ -234,18 +235,14 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return _run(env, "manage.py", *args)
 
 
 def python(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return _run(env, "-c", code)
 
 
 def test_the_defaults_pass_the_checks(tmp_path):
