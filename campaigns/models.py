@@ -29,6 +29,10 @@ class Organisation(models.Model):
         return self.name
 
 
+def retention_days_default() -> int:
+    return int(settings.SBOR_RETENTION_DAYS)
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -53,6 +57,13 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
+    # Personal data of a petition's signers is anonymised this many days after it closed.
+    retention_days = models.PositiveIntegerField(
+        _("keep signers' personal data for (days after a petition closes)"),
+        default=retention_days_default,
+    )
+    # Set by a lockdown: every signer's personal data was purged at once (counts kept).
+    locked_down_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -32,11 +32,22 @@ if PRODUCTION:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must list the site's host names in production")
     SITE_URL = env_required("SBOR_SITE_URL")
+    # Fernet keys for personal data at rest, comma-separated; the first one encrypts.
+    SBOR_ENCRYPTION_KEYS = env_list("SBOR_ENCRYPTION_KEYS")
+    if not SBOR_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("SBOR_ENCRYPTION_KEYS must hold at least one Fernet key")
+    # Keys the IP hashes together with a per-period random salt kept in the database.
+    SBOR_IP_HASH_KEY = env_required("SBOR_IP_HASH_KEY")
 else:
     SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-development-key-not-for-production-use"
     SBOR_LOOKUP_KEY = env_str("SBOR_LOOKUP_KEY") or "development-lookup-key"
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
     SITE_URL = env_str("SBOR_SITE_URL") or "http://127.0.0.1:8000"
+    # A fixed development key (base64 of 32 bytes): data encrypted with it is not protected.
+    SBOR_ENCRYPTION_KEYS = env_list(
+        "SBOR_ENCRYPTION_KEYS", ["c2Jvci1kZXZlbG9wbWVudC1rZXktbm90LXNlY3JldCE="]
+    )
+    SBOR_IP_HASH_KEY = env_str("SBOR_IP_HASH_KEY") or "development-ip-hash-key"
 SITE_URL = SITE_URL.rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SBOR_SITE_URL={SITE_URL!r} must start with http:// or https://")
@@ -55,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "anymail",
     "django_countries",
+    "trust",
     "campaigns",
     "petitions",
     "mailer",
@@ -162,6 +174,30 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 600.0},
     },
+    # Per-status counts behind each petition's integrity line.
+    "petition-integrity-refresh": {
+        "task": "petitions.tasks.petition_integrity_refresh",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Drops plaintext emails nobody consented to keep, once no mail is due.
+    "supporter-emails-drop": {
+        "task": "petitions.tasks.supporter_emails_drop",
+        "schedule": 600.0,
+        "options": {"expires": 600.0},
+    },
+    # Anonymises petitions closed longer than their campaign's retention period.
+    "petitions-retention-apply": {
+        "task": "petitions.tasks.petitions_retention_apply",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    # Drops IP hashes older than the fraud window, and the salts that keyed them.
+    "ip-hashes-drop": {
+        "task": "trust.tasks.ip_hashes_drop",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Re-enqueues outbox rows whose task was lost (broker down at commit time, worker killed).
     "outbox-requeue": {
         "task": "mailer.tasks.outbox_requeue",
@@ -214,6 +250,40 @@ MAILER_MAX_ATTEMPTS = env_int("SBOR_MAIL_MAX_ATTEMPTS", 8, minimum=1)
 CONFIRM_MAX_AGE_DAYS = env_int("SBOR_CONFIRM_MAX_AGE_DAYS", 14, minimum=1)
 # Signing again with the same address mails the person again at most this often.
 DUPLICATE_EMAIL_INTERVAL_SECONDS = env_int("SBOR_DUPLICATE_EMAIL_INTERVAL_SECONDS", 120, minimum=0)
+
+# --- Trust: fraud resistance and privacy ---------------------------------------------------
+# How many proxies in front of the app append to X-Forwarded-For. 0: use REMOTE_ADDR only,
+# so a client cannot choose the address the rate limits see by sending the header.
+TRUSTED_PROXY_COUNT = env_int("SBOR_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# IP hashes (and the salts that key them) are kept this long, then dropped.
+FRAUD_WINDOW_DAYS = env_int("SBOR_FRAUD_WINDOW_DAYS", 30, minimum=1)
+# A new IP-hash salt starts this often; the same address hashes differently across periods.
+IP_HASH_ROTATE_DAYS = env_int("SBOR_IP_HASH_ROTATE_DAYS", 7, minimum=1)
+# Signature attempts per client IP: a burst limit per minute and a sustained one per hour.
+# Past either, signatures are accepted quietly but marked fraudulent.
+RATE_IP_BURST_PER_MINUTE = env_int("SBOR_RATE_IP_BURST_PER_MINUTE", 10, minimum=1)
+RATE_IP_SUSTAINED_PER_HOUR = env_int("SBOR_RATE_IP_SUSTAINED_PER_HOUR", 60, minimum=1)
+# Signature attempts per email domain per hour, except for the large providers listed.
+RATE_DOMAIN_PER_HOUR = env_int("SBOR_RATE_DOMAIN_PER_HOUR", 100, minimum=1)
+RATE_DOMAIN_EXEMPT = env_list(
+    "SBOR_RATE_DOMAIN_EXEMPT",
+    [
+        "gmail.com", "yandex.ru", "mail.ru", "outlook.com", "hotmail.com", "yahoo.com",
+        "icloud.com", "proton.me", "protonmail.com", "bk.ru", "list.ru", "inbox.ru",
+        "rambler.ru", "ya.ru", "gmx.de", "web.de", "live.com",
+    ],
+)  # fmt: skip
+# Signature attempts per petition per minute above which the proof-of-work challenge is
+# switched on for that petition, for CHALLENGE_AUTO_MINUTES.
+CHALLENGE_AUTO_PER_MINUTE = env_int("SBOR_CHALLENGE_AUTO_PER_MINUTE", 120, minimum=1)
+CHALLENGE_AUTO_MINUTES = env_int("SBOR_CHALLENGE_AUTO_MINUTES", 15, minimum=1)
+# Proof-of-work difficulty: the solver tries up to this many hashes (about a second on a phone).
+CHALLENGE_MAX_NUMBER = env_int("SBOR_CHALLENGE_MAX_NUMBER", 100_000, minimum=1)
+# Without JavaScript, the challenge is a short wait instead of work.
+CHALLENGE_WAIT_SECONDS = env_int("SBOR_CHALLENGE_WAIT_SECONDS", 5, minimum=0)
+# Default retention for new campaigns: days after a petition closes until its signers'
+# personal data is anonymised.
+SBOR_RETENTION_DAYS = env_int("SBOR_RETENTION_DAYS", 180, minimum=1)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -17,6 +17,7 @@ class OutboxMessage(models.Model):
     class Kind(models.TextChoices):
         SIGNATURE_CONFIRM = "signature_confirm", _("Confirm your signature")
         SIGNATURE_ALREADY_SIGNED = "signature_already_signed", _("You have already signed")
+        SIGNATURE_MANAGE_LINK = "signature_manage_link", _("Link to manage your signature")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -48,6 +48,8 @@ def outbox_message_queue(
     *, kind: str, signature: Signature, language: str | None = None
 ) -> OutboxMessage:
     """Write an outbox row about a signature and send it once the transaction commits."""
+    if signature.supporter is None:
+        raise ValueError("an anonymised signature has nobody to write to")
     message = OutboxMessage.objects.create(
         kind=kind,
         supporter=signature.supporter,

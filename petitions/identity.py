@@ -49,6 +49,22 @@ def email_digest(email: str) -> str:
     return hmac.new(key, email_normalise(email).encode(), hashlib.sha256).hexdigest()
 
 
+def email_domain(email: str) -> str:
+    """The normalised domain of an address (IDNA, lower case, googlemail → gmail)."""
+    return email_normalise(email).rpartition("@")[2]
+
+
+def email_domain_digest(email_or_domain: str) -> str:
+    """HMAC-SHA256 of the address's domain (or of a bare domain) under the look-up key.
+
+    Staff can find every signature from a domain by typing it, without the database
+    holding a list of domains that could single out a small organisation's members.
+    """
+    domain = email_domain(email_or_domain if "@" in email_or_domain else f"x@{email_or_domain}")
+    key = settings.SBOR_LOOKUP_KEY.encode()
+    return hmac.new(key, f"domain:{domain}".encode(), hashlib.sha256).hexdigest()
+
+
 def confirm_code_for(public_id: str) -> str:
     """The short code for a signature, derived so that it never needs storing in clear."""
     mac = hmac.new(

@@ -2,8 +2,9 @@
 
 A ``Supporter`` is one person (one normalised email) across all petitions: updates,
 preferences and erasure are per person. A ``Signature`` is that person on one petition.
-Personal data lives only in ``Supporter.email`` and ``Supporter.name``, so encryption,
-retention and erasure have one place to act on.
+Personal data lives only in ``Supporter.email`` and ``Supporter.name`` (both encrypted at
+rest) and in ``Signature.ip_hash``/``ip_network_hash`` (keyed hashes, dropped after the
+fraud window), so encryption, retention and erasure have one place to act on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
+from trust.crypto import EncryptedTextField
 
 
 class Petition(models.Model):
@@ -38,10 +40,27 @@ class Petition(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
     closes_at = models.DateTimeField(_("closes at"), null=True, blank=True)
+    # When the status became "closed"; retention counts from here (or from closes_at).
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Proof of work on the sign form and API for everyone, not only past the rate threshold.
+    challenge_required = models.BooleanField(
+        _("always ask for a proof-of-work challenge"), default=False
+    )
+    paper_count = models.PositiveIntegerField(
+        _("signatures collected on paper"),
+        default=0,
+        help_text=_("Shown on its own line; never added to the online count."),
+    )
     # Kept by the periodic count task (petitions.services.signature_counts_refresh); a page
     # view reads this instead of counting rows.
     signature_count = models.PositiveBigIntegerField(default=0, editable=False)
     count_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The integrity line (pending, invalidated by reason category, withdrawn), kept by a
+    # periodic task like the count: {"pending": n, "withdrawn": n, "invalidated": {cat: n}}.
+    integrity = models.JSONField(default=dict, editable=False)
+    integrity_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set once retention or a lockdown removed every signer's personal data.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -64,8 +83,13 @@ class Supporter(models.Model):
     # Keyed hash (HMAC) of the normalised address: de-duplication and look-ups use this,
     # never the address itself.
     email_digest = models.CharField(max_length=64, unique=True, editable=False)
-    email = models.EmailField(_("email"), max_length=254)  # as typed; mail goes here
-    name = models.CharField(_("name"), max_length=200)
+    # Keyed hash of the address's domain: per-domain search and review without the address.
+    email_domain_digest = models.CharField(max_length=64, db_index=True, default="", editable=False)
+    # As typed; mail goes here. Encrypted at rest. Emptied once no mail is due and the
+    # person gave no consent to updates (``email_dropped_at`` says when).
+    email = EncryptedTextField(_("email"), blank=True)
+    email_dropped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    name = EncryptedTextField(_("name"))
     country = CountryField(_("country"), blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -90,9 +114,23 @@ class Signature(models.Model):
         SHORT = "short", _("First name and initial")
         FULL = "full", _("Full name")
 
+    class InvalidReason(models.TextChoices):
+        # Set automatically when signing; a clean later attempt by the same person re-opens
+        # the signature (see AUTOMATIC_REASONS).
+        RATE_LIMIT = "rate_limit", _("too many from one place")
+        BLOCKLIST = "blocklist", _("blocklisted")
+        DISPOSABLE = "disposable", _("disposable address")
+        AUTOMATED = "automated", _("automated submission")
+        # Set by staff after review.
+        STAFF = "staff", _("removed after review")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures")
-    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="signatures")
+    # Null once the signature is anonymised (retention, lockdown, erasure): the row stays so
+    # that counts and the integrity line stay true, but it no longer points to a person.
+    supporter = models.ForeignKey(
+        Supporter, on_delete=models.SET_NULL, null=True, blank=True, related_name="signatures"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     display = models.CharField(max_length=8, choices=Display.choices, default=Display.HIDDEN)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
@@ -110,6 +148,24 @@ class Signature(models.Model):
     source = models.CharField(max_length=64, blank=True)
     medium = models.CharField(max_length=64, blank=True)
     source_campaign = models.CharField(max_length=64, blank=True)
+    # Keyed hashes of the client IP and its network (/24 or /48), under the IP hash key of
+    # the day it was signed; emptied after the fraud window (SBOR_FRAUD_WINDOW_DAYS).
+    ip_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    ip_network_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    invalid_reason = models.CharField(
+        max_length=16, choices=InvalidReason.choices, blank=True, editable=False
+    )
+    # Which rule matched (e.g. "ip_burst", "domain", "honeypot"): for staff review.
+    invalid_detail = models.CharField(max_length=32, blank=True, editable=False)
+    invalidated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    invalidation = models.ForeignKey(
+        "InvalidationBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="signatures",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("signature")
@@ -129,6 +185,9 @@ class Signature(models.Model):
             ),
             # "Recent signatures" reads only public, confirmed rows: a partial index keeps that
             # a short index scan however many hidden signers a petition has.
+            # The integrity task groups by status per petition; staff search by time window.
+            models.Index(fields=["petition", "status"], name="signature_petition_status"),
+            models.Index(fields=["created_at"], name="signature_created"),
             models.Index(
                 fields=["petition", "-confirmed_at"],
                 name="signature_public_recent",
@@ -138,6 +197,40 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"signature {self.public_id}"
+
+
+AUTOMATIC_REASONS = frozenset(
+    {
+        Signature.InvalidReason.RATE_LIMIT,
+        Signature.InvalidReason.BLOCKLIST,
+        Signature.InvalidReason.DISPOSABLE,
+        Signature.InvalidReason.AUTOMATED,
+    }
+)
+
+
+class InvalidationBatch(models.Model):
+    """One staff decision to invalidate signatures by criteria: who, why, what, how many."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(_("reason"))
+    # The criteria as staff gave them (petition, IP hash, domain digest, time window);
+    # never a raw IP or address.
+    criteria = models.JSONField(default=dict)
+    count = models.PositiveIntegerField(default=0)
+    revalidated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invalidation")
+        verbose_name_plural = _("invalidations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invalidation {self.created_at:%Y-%m-%d %H:%M} ({self.count})"
 
 
 class Consent(models.Model):

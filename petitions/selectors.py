@@ -83,16 +83,18 @@ def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
     rows = (
         Signature.objects.filter(petition=petition, status=Signature.Status.CONFIRMED)
         .exclude(display=Signature.Display.HIDDEN)
+        .filter(supporter__isnull=False)  # anonymised rows have no name to show
         .select_related("supporter")
         .order_by("-confirmed_at")[:RECENT_SIGNERS_LIMIT]
     )
     signers = [
         PublicSigner(
-            display_name=display_name(name=row.supporter.name, display=row.display),
-            country_code=str(row.supporter.country or ""),
+            display_name=display_name(name=supporter.name, display=row.display),
+            country_code=str(supporter.country or ""),
             confirmed_at=row.confirmed_at or row.created_at,
         )
         for row in rows
+        if (supporter := row.supporter) is not None
     ]
     cache.set(key, signers, RECENT_SIGNERS_CACHE_SECONDS)
     return signers

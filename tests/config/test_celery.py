@@ -16,6 +16,10 @@ SCHEDULED = {
     "petitions.tasks.signature_counts_refresh",
     "petitions.tasks.signature_counts_repair",
     "mailer.tasks.outbox_requeue",
+    "petitions.tasks.petition_integrity_refresh",
+    "petitions.tasks.supporter_emails_drop",
+    "petitions.tasks.petitions_retention_apply",
+    "trust.tasks.ip_hashes_drop",
 }
 
 
@@ -66,8 +70,13 @@ def test_other_tasks_go_to_the_default_queue(task):
     assert queue_of(task) == "default"
 
 
-def test_the_schedule_has_the_count_refresh_the_count_repair_and_the_outbox_requeue():
+def test_the_schedule_has_every_periodic_task():
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} == SCHEDULED
+
+
+def test_every_scheduled_task_is_registered():
+    for task in SCHEDULED:
+        assert task in app.tasks, task
 
 
 def test_counts_are_refreshed_at_most_every_ten_seconds():

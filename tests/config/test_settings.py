@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_list, env_required, env_str
@@ -220,6 +221,8 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "SBOR_LOOKUP_KEY": random_secret(),
         "ALLOWED_HOSTS": "example.org",
         "SBOR_SITE_URL": "https://example.org",
+        "SBOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SBOR_IP_HASH_KEY": random_secret(),
     }
     return subprocess_env(tmp_path, **(required | overrides))
 

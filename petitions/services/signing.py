@@ -1,17 +1,15 @@
-"""Writes for petitions and signatures."""
+"""Signing and confirming."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from mailer import services as mailer
@@ -100,7 +98,13 @@ def _supporter_get_or_create(*, email: str, name: str, country: str, language: s
     # submissions of one address racing each other end up with one supporter.
     supporter, _ = Supporter.objects.get_or_create(
         email_digest=identity.email_digest(email),
-        defaults={"email": email, "name": name, "country": country, "language": language},
+        defaults={
+            "email": email,
+            "email_domain_digest": identity.email_domain_digest(email),
+            "name": name,
+            "country": country,
+            "language": language,
+        },
     )
     return supporter
 
@@ -196,68 +200,3 @@ def signature_confirm(*, signature: Signature) -> bool:
             )
     signature.refresh_from_db(fields=["status", "confirmed_at"])
     return bool(confirmed)
-
-
-def signature_counts_refresh(*, batch_size: int = 5000, max_batches: int = 20) -> int:
-    """Add newly confirmed signatures to their petitions' stored counts.
-
-    Work is proportional to the signatures confirmed since the last run, never to the
-    table's size. Rows are claimed with SKIP LOCKED, so overlapping runs never count one
-    signature twice. Batches follow one another until the backlog is gone or
-    ``max_batches`` ran, so a burst bigger than one batch per interval does not build up a
-    lag. Returns how many signatures were counted.
-    """
-    total = 0
-    for _ in range(max_batches):
-        counted = _signature_counts_refresh_batch(batch_size=batch_size)
-        total += counted
-        if counted < batch_size:
-            break
-    return total
-
-
-def _signature_counts_refresh_batch(*, batch_size: int) -> int:
-    with transaction.atomic():
-        rows = list(
-            Signature.objects.select_for_update(skip_locked=True)
-            .filter(status=Signature.Status.CONFIRMED, counted=False)
-            .order_by("pk")
-            .values_list("pk", "petition_id")[:batch_size]
-        )
-        if not rows:
-            return 0
-        Signature.objects.filter(pk__in=[pk for pk, _ in rows]).update(counted=True)
-        now = timezone.now()
-        per_petition = Counter(petition_id for _, petition_id in rows)
-        for petition_id in sorted(per_petition):
-            Petition.objects.filter(pk=petition_id).update(
-                signature_count=F("signature_count") + per_petition[petition_id],
-                count_refreshed_at=now,
-            )
-    return len(rows)
-
-
-def signature_counts_repair() -> int:
-    """Recount every petition from its rows and fix any drift; returns how many changed.
-
-    Runs rarely (every few minutes). Each petition row is locked while it is recounted so
-    the refresh task cannot interleave; only signatures already counted are recounted, the
-    rest will be added by the refresh task.
-    """
-    fixed = 0
-    for petition_id in Petition.objects.values_list("pk", flat=True):
-        with transaction.atomic():
-            petition = Petition.objects.select_for_update().get(pk=petition_id)
-            actual = Signature.objects.filter(
-                petition_id=petition_id, status=Signature.Status.CONFIRMED, counted=True
-            ).count()
-            if actual != petition.signature_count:
-                logger.warning(
-                    "petition %s count drifted: stored %s, actual %s",
-                    petition.public_id,
-                    petition.signature_count,
-                    actual,
-                )
-                Petition.objects.filter(pk=petition_id).update(signature_count=actual)
-                fixed += 1
-    return fixed
