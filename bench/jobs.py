@@ -31,6 +31,7 @@ from campaigns.demo.loader import PETITION_SLUG  # noqa: E402
 from petitions.models import Petition, Signature  # noqa: E402
 from petitions.selectors import petition_recent_signers  # noqa: E402
 from petitions.services import signature_counts_refresh  # noqa: E402
+from trust.crypto import encrypt  # noqa: E402
 
 # Bench rows are told apart by their email_digest prefix; a real digest is 64 hex digits,
 # so a prefix with a dash in it can never collide with one.
@@ -72,18 +73,24 @@ def _insert_people(*, petition: Petition, prefix: str, rows: int, confirmed: boo
         uuid = "lower(hex(randomblob(16)))"
         code = "lower(hex(randomblob(16)))"
         from_sql = "FROM g"
+    # Emails and names are stored encrypted: one token each, shared by every generated row
+    # (decrypting any row works, as on a real table; the values themselves don't matter).
+    email_token, name_token = encrypt("bench@example.org"), encrypt("Bench Signer")
     supporters = (
         f"{prefix_sql}INSERT INTO petitions_supporter "
-        "(public_id, email_digest, email, name, country, language, created_at) "
-        f"SELECT {uuid}, {digest}, 'bench-' || g.n || '@example.org', 'Bench Signer', '', 'en', %s "
+        "(public_id, email_digest, email_domain_digest, email, name, country, language, "
+        "created_at) "
+        f"SELECT {uuid}, {digest}, '', '{email_token}', '{name_token}', '', 'en', %s "
         f"{from_sql}"
     )
     signatures = (
         "INSERT INTO petitions_signature "  # noqa: S608 - no user input
         "(public_id, petition_id, supporter_id, status, display, language, created_at, "
         "confirmation_requested_at, confirmed_at, emailed_at, confirm_code_digest, counted, "
-        "source, medium, source_campaign) "
-        f"SELECT {uuid}, %s, s.id, %s, 'hidden', 'en', %s, %s, %s, %s, {code}, %s, '', '', '' "
+        "source, medium, source_campaign, ip_hash, ip_network_hash, invalid_reason, "
+        "invalid_detail) "
+        f"SELECT {uuid}, %s, s.id, %s, 'hidden', 'en', %s, %s, %s, %s, {code}, %s, '', '', '', "
+        "'', '', '', '' "
         "FROM petitions_supporter s WHERE s.email_digest >= %s AND s.email_digest < %s"
     )
     # The digest range [prefix, prefix with its last character raised) is exactly the prefix.

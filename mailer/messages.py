@@ -55,7 +55,23 @@ def signature_already_signed_context(message: OutboxMessage) -> dict[str, Any]:
     return _signature_context(message)
 
 
+def signature_manage_link_context(message: OutboxMessage) -> dict[str, Any]:
+    # The token is made at send time, so a message that waited for a retry still carries a
+    # link that lives its full time. It names the supporter, who may have signed for
+    # several organisations: the email is sent by Sbor itself (no organisation).
+    supporter = message.supporter
+    token = identity.manage_token_make(str(supporter.public_id))
+    return {
+        "name": supporter.name,
+        "manage_url": absolute_url(reverse("signature-manage", args=[token])),
+        "request_url": absolute_url(reverse("signature-manage-request")),
+        "max_age_hours": identity.MANAGE_TOKEN_MAX_AGE_SECONDS // 3600,
+        "organisation": None,
+    }
+
+
 BUILDERS: dict[str, ContextBuilder] = {
     OutboxMessage.Kind.SIGNATURE_CONFIRM: signature_confirm_context,
     OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED: signature_already_signed_context,
+    OutboxMessage.Kind.SIGNATURE_MANAGE_LINK: signature_manage_link_context,
 }

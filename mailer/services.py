@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from mailer.errors import send_error_describe, send_error_is_transient
 from mailer.messages import BUILDERS
 from mailer.models import OutboxMessage
-from petitions.models import Signature
+from petitions.models import Signature, Supporter
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)
 # Automated mail must say so (RFC 3834), which also stops auto-replies and vacation loops.
 AUTOMATED_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+# Recorded on a row whose supporter has no stored address (dropped, or never kept).
+NO_ADDRESS_ERROR = "no address: the supporter's email is not stored"
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,29 @@ class SendOutcome:
 
 
 def outbox_message_queue(
-    *, kind: str, signature: Signature, language: str | None = None
+    *,
+    kind: str,
+    signature: Signature | None = None,
+    supporter: Supporter | None = None,
+    language: str | None = None,
 ) -> OutboxMessage:
-    """Write an outbox row about a signature and send it once the transaction commits."""
-    if signature.supporter is None:
-        raise ValueError("an anonymised signature has nobody to write to")
+    """Write an outbox row and send it once the transaction commits.
+
+    A message is about a signature (its supporter is the recipient) or, given only
+    ``supporter``, about the person as a whole (e.g. the link to manage their data).
+    """
+    if signature is not None:
+        if signature.supporter is None:
+            raise ValueError("an anonymised signature has nobody to write to")
+        supporter = signature.supporter
+    if supporter is None:
+        raise ValueError("a message needs a signature or a supporter")
     message = OutboxMessage.objects.create(
         kind=kind,
-        supporter=signature.supporter,
-        petition=signature.petition,
+        supporter=supporter,
+        petition=signature.petition if signature is not None else None,
         signature=signature,
-        language=language or signature.language,
+        language=language or (signature or supporter).language,
     )
     transaction.on_commit(lambda: outbox_message_enqueue(message_id=message.pk))
     return message
@@ -90,6 +104,19 @@ def signature_already_signed_email_queue(
     """
     return outbox_message_queue(
         kind=OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED, signature=signature, language=language
+    )
+
+
+def signature_manage_link_email_queue(
+    *, supporter: Supporter, language: str | None = None
+) -> OutboxMessage:
+    """The email with a link to the page where a supporter sees and manages their data.
+
+    The caller makes sure the supporter has an address to write to (see
+    ``petitions.services.privacy.manage_link_request``).
+    """
+    return outbox_message_queue(
+        kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK, supporter=supporter, language=language
     )
 
 
@@ -134,6 +161,14 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
         "supporter", "signature__petition__campaign__organisation"
     ).get(pk=message_id)
     attempts = message.attempts + 1
+    if not message.supporter.email:
+        # The address was dropped (no consent, no mail due) after this row was written:
+        # nothing to send to, and retrying will not bring it back.
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.FAILED, attempts=attempts, last_error=NO_ADDRESS_ERROR
+        )
+        logger.warning("outbox %s: the supporter has no stored address", message.pk)
+        return SendOutcome(status=OutboxMessage.Status.FAILED)
     try:
         rendered = email_render(message=message)
     except Exception as exc:

@@ -1,24 +1,400 @@
-from django.contrib import admin
+"""Staff tools in the Django admin: petitions, signature review, invalidations.
 
-from petitions.models import Petition, Signature
+Every change goes through a service in ``petitions.services``; this module only turns
+requests into calls and answers into messages. Lists never show names or addresses: staff
+screens are shared and screenshotted. Only the CSV export decrypts them, for staff who may
+see supporters.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from petitions.models import InvalidationBatch, Petition, Signature
+from petitions.selectors import signatures_csv_rows
+from petitions.services import retention, review
+
+logger = logging.getLogger(__name__)
+
+_PREVIEW_SALT = "sbor.admin.invalidation-preview"
+# Long enough to read a preview and decide; short enough that a stale tab cannot act.
+_PREVIEW_MAX_AGE = timedelta(hours=1)
+
+
+class PetitionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Petition
+        fields = [
+            "campaign", "slug", "title", "ask", "target", "language", "status", "closes_at",
+            "challenge_required", "paper_count",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        campaign = cleaned.get("campaign")
+        locked = campaign is not None and campaign.locked_down_at is not None
+        if locked and cleaned.get("status") != Petition.Status.CLOSED:
+            self.add_error("status", _("This campaign was locked down: its petitions stay closed."))
+        return cleaned
 
 
 @admin.register(Petition)
 class PetitionAdmin(admin.ModelAdmin):
-    list_display = ["title", "campaign", "status", "signature_count", "closes_at"]
+    form = PetitionAdminForm
+    list_display = ["title", "campaign", "status", "signature_count", "paper_count", "closes_at"]
     list_filter = ["status", "campaign"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["signature_count", "count_refreshed_at"]
+    readonly_fields = [
+        "signature_count",
+        "count_refreshed_at",
+        "integrity",
+        "integrity_refreshed_at",
+        "closed_at",
+        "anonymised_at",
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Petition, form: Any, change: bool) -> None:
+        retention.petition_save(petition=obj)
+
+
+# --- Signatures ---------------------------------------------------------------------------
+
+_SEARCH_PREFIXES = ("ip", "net", "domain", "hash")
+
+
+def signature_search_criteria(term: str) -> tuple[review.SignatureCriteria, uuid.UUID | None]:
+    """Parse the admin search box: ``ip:``, ``net:``, ``domain:``, ``hash:`` or a signature id.
+
+    Raises ``review.CriteriaError`` for anything else.
+    """
+    fields: dict[str, str] = {}
+    public_id = None
+    for token in term.split():
+        prefix, sep, value = token.partition(":")
+        prefix = prefix.lower()
+        if sep and prefix in _SEARCH_PREFIXES and value:
+            if prefix == "net" and "/" not in value:
+                # A bare address stands for its whole network.
+                value = f"{value}/{48 if ':' in value else 24}"
+            fields["ip" if prefix == "net" else prefix] = value
+            continue
+        try:
+            public_id = uuid.UUID(token)
+        except ValueError:
+            raise review.CriteriaError(
+                _("Search with ip:, net:, domain:, hash: or a signature's id.")
+            ) from None
+    criteria = review.SignatureCriteria(
+        ip=fields.get("ip", ""), domain=fields.get("domain", ""), ip_hash=fields.get("hash", "")
+    )
+    return criteria, public_id
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def signatures_csv_response(*, signatures: QuerySet[Signature]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"  # the BOM makes spreadsheets read UTF-8 (Cyrillic names) correctly
+        for row in signatures_csv_rows(signatures=signatures):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"signatures-{timezone.now():%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
-    # Lists show no names or addresses: staff screens are shared and screenshotted.
-    list_display = ["public_id", "petition", "status", "display", "source", "created_at"]
-    list_filter = ["status", "petition", "source"]
+    list_display = [
+        "public_id", "petition", "status", "invalid_reason", "display", "source", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status", "invalid_reason", "petition"]
     list_select_related = ["petition"]
+    date_hierarchy = "created_at"
+    # The box is parsed by get_search_results; the field only makes Django show it.
+    search_fields = ["public_id"]
+    search_help_text = _(
+        "ip:203.0.113.7, net:203.0.113.0/24, domain:example.org, hash:<hex> or a signature id"
+    )
     readonly_fields = [field.name for field in Signature._meta.fields]
+    change_list_template = "admin/petitions/signature/change_list.html"
+    actions = ["revalidate_selected", "export_csv"]
 
-    def has_add_permission(self, request: object) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        # Names and addresses: only staff allowed to see supporters.
+        return request.user.has_perm("petitions.view_supporter")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {"can_invalidate": self.has_change_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Signature], search_term: str
+    ) -> tuple[QuerySet[Signature], bool]:
+        if not search_term.strip():
+            return queryset, False
+        try:
+            criteria, public_id = signature_search_criteria(search_term)
+            q = review.signature_criteria_q(criteria=criteria)
+        except review.CriteriaError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return queryset.none(), False
+        if public_id is not None:
+            q &= Q(public_id=public_id)
+        return queryset.filter(q), False
+
+    @admin.action(description=_("Revalidate selected signatures"), permissions=["change"])
+    def revalidate_selected(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        ids = queryset.filter(status=Signature.Status.INVALIDATED).values_list("pk", flat=True)
+        moved = review.signatures_revalidate(signature_ids=list(ids), actor=request.user)
+        self.message_user(
+            request,
+            ngettext("%(n)s signature revalidated.", "%(n)s signatures revalidated.", moved)
+            % {"n": moved},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Export selected signatures as CSV"), permissions=["export"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Signature]
+    ) -> StreamingHttpResponse:
+        logger.info("user %s exported signatures as CSV", request.user.pk)
+        return signatures_csv_response(signatures=queryset)
+
+    def get_urls(self) -> list[URLPattern]:
+        invalidate = path(
+            "invalidate/",
+            self.admin_site.admin_view(self.invalidate_view),
+            name="petitions_signature_invalidate",
+        )
+        return [invalidate, *super().get_urls()]
+
+    def invalidate_view(self, request: HttpRequest) -> HttpResponse:
+        """Preview how many signatures match, then invalidate exactly those, as one batch."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = InvalidateForm(request.POST if request.method == "POST" else None)
+        preview: dict[Petition, int] | None = None
+        token = ""
+        if request.method == "POST" and form.is_valid():
+            criteria = form.criteria()
+            if "confirm" in request.POST:
+                done = self._invalidate(request, form=form, criteria=criteria)
+                if done is not None:
+                    return HttpResponseRedirect(
+                        reverse("admin:petitions_invalidationbatch_change", args=[done.pk])
+                    )
+            preview = review.signatures_invalidatable_count(criteria=criteria)
+            token = _preview_token(criteria=criteria, count=sum(preview.values()))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Invalidate signatures by criteria"),
+            "form": form,
+            "preview": preview,
+            "preview_total": sum(preview.values()) if preview is not None else None,
+            "preview_token": token,
+        }
+        return TemplateResponse(request, "admin/petitions/signature/invalidate.html", context)
+
+    def _invalidate(
+        self, request: HttpRequest, *, form: InvalidateForm, criteria: review.SignatureCriteria
+    ) -> InvalidationBatch | None:
+        expected = _preview_count(request.POST.get("preview", ""), criteria=criteria)
+        if expected is None:
+            self.message_user(
+                request,
+                _("The criteria changed or the preview is too old. Check the new preview."),
+                messages.ERROR,
+            )
+            return None
+        try:
+            batch = review.signatures_invalidate(
+                criteria=criteria,
+                reason=form.cleaned_data["reason"],
+                expected_count=expected,
+                actor=request.user,
+            )
+        except review.InvalidationCountChangedError as exc:
+            self.message_user(
+                request,
+                _(
+                    "Nothing was invalidated: %(expected)s signatures matched in the preview, "
+                    "%(actual)s match now. Check the new preview."
+                )
+                % {"expected": exc.expected, "actual": exc.actual},
+                messages.ERROR,
+            )
+            return None
+        self.message_user(
+            request,
+            ngettext("%(n)s signature invalidated.", "%(n)s signatures invalidated.", batch.count)
+            % {"n": batch.count},
+            messages.SUCCESS,
+        )
+        return batch
+
+
+def _preview_token(*, criteria: review.SignatureCriteria, count: int) -> str:
+    record = review.signature_criteria_record(criteria=criteria)
+    return signing.dumps({"criteria": record, "count": count}, salt=_PREVIEW_SALT)
+
+
+def _preview_count(token: str, *, criteria: review.SignatureCriteria) -> int | None:
+    """The count shown in the preview, if it was for these very criteria and is recent."""
+    try:
+        data = signing.loads(
+            token, salt=_PREVIEW_SALT, max_age=int(_PREVIEW_MAX_AGE.total_seconds())
+        )
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("count"), int):
+        return None
+    if data.get("criteria") != review.signature_criteria_record(criteria=criteria):
+        return None
+    return int(data["count"])
+
+
+class _DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class InvalidateForm(forms.Form):
+    petition = forms.ModelChoiceField(
+        label=_("Petition"),
+        queryset=Petition.objects.order_by("title"),
+        required=False,
+        empty_label=_("Any petition"),
+    )
+    ip = forms.CharField(
+        label=_("IP address or range"),
+        required=False,
+        max_length=64,
+        help_text=_("An address (203.0.113.7) or a range (203.0.113.0/24). Only hashes are kept."),
+    )
+    domain = forms.CharField(
+        label=_("Email domain"),
+        required=False,
+        max_length=253,
+        help_text=_("For example example.org. Only a keyed hash of it is kept."),
+    )
+    created_from = forms.DateTimeField(
+        label=_("Signed at or after (UTC)"), required=False, widget=_DateTimeInput()
+    )
+    created_to = forms.DateTimeField(
+        label=_("Signed before (UTC)"), required=False, widget=_DateTimeInput()
+    )
+    statuses = forms.MultipleChoiceField(
+        label=_("Signatures that are"),
+        choices=[
+            (Signature.Status.PENDING, Signature.Status.PENDING.label),
+            (Signature.Status.CONFIRMED, Signature.Status.CONFIRMED.label),
+        ],
+        initial=[Signature.Status.PENDING, Signature.Status.CONFIRMED],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded with the invalidation. Do not write names or addresses here."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("ip", "domain"):
+            if cleaned.get(name):
+                try:
+                    review.signature_criteria_q(
+                        criteria=review.SignatureCriteria(**{name: cleaned[name]})
+                    )
+                except review.CriteriaError as exc:
+                    self.add_error(name, str(exc))
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start >= end:
+            self.add_error("created_to", _("The end must come after the start."))
+        if not self.errors and self.criteria().is_empty():
+            raise forms.ValidationError(
+                _("Give at least one criterion: a petition, an IP, a domain or a time.")
+            )
+        return cleaned
+
+    def criteria(self) -> review.SignatureCriteria:
+        data = self.cleaned_data
+        return review.SignatureCriteria(
+            petition=data.get("petition"),
+            ip=data.get("ip") or "",
+            domain=data.get("domain") or "",
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            statuses=tuple(data.get("statuses") or ()),
+        )
+
+
+# --- Invalidations ------------------------------------------------------------------------
+
+
+@admin.register(InvalidationBatch)
+class InvalidationBatchAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "reason", "created_by", "count", "revalidated_at"]
+    list_filter = ["revalidated_at"]
+    readonly_fields = [
+        "public_id", "created_at", "created_by", "reason", "criteria", "count", "revalidated_at",
+    ]  # fmt: skip
+    actions = ["undo"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record of a decision stays, even once undone
+
+    @admin.action(
+        description=_("Undo the selected invalidations (revalidate their signatures)"),
+        permissions=["change"],
+    )
+    def undo(self, request: HttpRequest, queryset: Iterable[InvalidationBatch]) -> None:
+        moved = 0
+        for batch in queryset:
+            moved += review.invalidation_batch_revalidate(batch=batch, actor=request.user)
+        self.message_user(
+            request,
+            ngettext("%(n)s signature revalidated.", "%(n)s signatures revalidated.", moved)
+            % {"n": moved},
+            messages.SUCCESS,
+        )

@@ -56,6 +56,20 @@ class SourceField(forms.CharField):
         return source_clean(value if isinstance(value, str) else "")
 
 
+class HoneypotField(forms.CharField):
+    """A field people never see and scripts fill in: any text in it marks the submission.
+
+    It never fails validation, so a script learns nothing from the answer.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.validators = []
+
+    def clean(self, value: Any) -> str:
+        return value.strip() if isinstance(value, str) else ""
+
+
 class SignForm(forms.Form):
     name = forms.CharField(
         label=_("Your name"),
@@ -91,6 +105,12 @@ class SignForm(forms.Form):
     utm_source = SourceField()
     utm_medium = SourceField()
     utm_campaign = SourceField()
+    # The honeypot. Hidden with CSS (not type=hidden, which scripts know to skip), out of the
+    # tab order and the accessibility tree; its label speaks to anyone who still meets it.
+    website = HoneypotField(
+        label=_("Leave this field empty"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -20,6 +20,9 @@ _PLUS_TAG_DOMAINS = _GMAIL_DOMAINS | {
 }  # fmt: skip
 
 CONFIRM_SALT = "sbor.petitions.confirm"
+MANAGE_SALT = "sbor.petitions.manage"
+# A manage link opens everything stored about a person: it lives one day, not two weeks.
+MANAGE_TOKEN_MAX_AGE_SECONDS = 24 * 60 * 60
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read and type
 _CODE_LENGTH = 8
 
@@ -103,6 +106,23 @@ def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
     forged or damaged one.
     """
     value = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age_seconds)
+    if not isinstance(value, str):
+        raise signing.BadSignature("unexpected payload")
+    return value
+
+
+def manage_token_make(public_id: str) -> str:
+    """A "manage my signature" token for a supporter (its own salt: never a confirm link)."""
+    return signing.dumps(public_id, salt=MANAGE_SALT)
+
+
+def manage_token_read(token: str, *, max_age_seconds: int) -> str:
+    """The supporter id in a manage token.
+
+    Raises ``signing.SignatureExpired`` for an old token and ``signing.BadSignature`` for a
+    forged or damaged one.
+    """
+    value = signing.loads(token, salt=MANAGE_SALT, max_age=max_age_seconds)
     if not isinstance(value, str):
         raise signing.BadSignature("unexpected payload")
     return value

@@ -1,10 +1,11 @@
-"""Periodic tasks that keep petition counts current. Both are safe to run concurrently."""
+"""Periodic tasks over petitions and signatures. All are safe to run concurrently."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from petitions import services
+from petitions.services import privacy
 
 
 @shared_task(ignore_result=True)
@@ -15,3 +16,25 @@ def signature_counts_refresh() -> int:
 @shared_task(ignore_result=True)
 def signature_counts_repair() -> int:
     return services.signature_counts_repair()
+
+
+@shared_task(ignore_result=True)
+def supporter_emails_drop(supporter_id: int | None = None) -> int:
+    """Drop stored addresses no mail needs. Periodic (every supporter, in batches); with
+    ``supporter_id`` it looks at that one person only, cheap enough to enqueue on commit
+    right after a confirmation."""
+    return privacy.supporter_emails_drop(
+        supporter_ids=None if supporter_id is None else [supporter_id]
+    )
+
+
+@shared_task(ignore_result=True)
+def petition_integrity_refresh() -> int:
+    """Store the numbers behind each petition's integrity line (periodic, every minute)."""
+    return services.petition_integrity_refresh()
+
+
+@shared_task(ignore_result=True)
+def petitions_retention_apply() -> int:
+    """Anonymise petitions closed longer than their campaign's retention period (hourly)."""
+    return services.petitions_retention_apply()

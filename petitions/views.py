@@ -14,12 +14,30 @@ from petitions.forms import ConfirmCodeForm, SignForm
 from petitions.models import Petition, Signature
 from petitions.selectors import petition_get_public, petition_goal
 from petitions.share import share_links
+from trust.challenge import challenge_attempt_record, challenge_passed, challenge_required
+from trust.network import client_ip
+from trust.selectors import signing_pause_message
+from trust.services import confirm_code_attempt_allowed
 
 
 def _petition_closed(request: HttpRequest, *, petition: Petition, form: SignForm) -> HttpResponse:
     error = _("This petition is closed and no longer takes signatures.")
     return campaign_page_render(
         request, campaign=petition.campaign, bound=(petition, form), error=error, status=409
+    )
+
+
+def _challenge_failed(request: HttpRequest, *, petition: Petition, form: SignForm) -> HttpResponse:
+    # A person whose browser could not do the work, or who pressed Sign within seconds of
+    # the page appearing, lands here: keep what they typed and ask them to press Sign again
+    # (the page carries a fresh challenge and wait token). A script lands here too, and
+    # nothing is stored either way.
+    error = _(
+        "This petition is receiving many signatures. To keep robots out, please wait a few "
+        "seconds and press Sign again."
+    )
+    return campaign_page_render(
+        request, campaign=petition.campaign, bound=(petition, form), error=error, status=422
     )
 
 
@@ -31,12 +49,29 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
         url = reverse("campaign", args=[petition.campaign.slug])
         return redirect(f"{url}#petition-{petition.slug}")
     form = SignForm(request.POST, auto_id=f"id_{petition.slug}_%s")
+    pause_message = signing_pause_message()
+    if pause_message:
+        # Staff paused all signing: nothing is stored, and the page says so.
+        return campaign_page_render(
+            request,
+            campaign=petition.campaign,
+            bound=(petition, form),
+            error=pause_message,
+            status=503,
+        )
     if not petition.is_open:
         return _petition_closed(request, petition=petition, form=form)
+    challenge_attempt_record(petition_id=petition.pk)
     if not form.is_valid():
         return campaign_page_render(
             request, campaign=petition.campaign, bound=(petition, form), status=422
         )
+    if challenge_required(petition=petition) and not challenge_passed(
+        petition_id=petition.pk,
+        payload=request.POST.get("altcha", ""),
+        wait_token=request.POST.get("challenge_wait", ""),
+    ):
+        return _challenge_failed(request, petition=petition, form=form)
     data = form.cleaned_data
     try:
         services.signature_create(
@@ -50,10 +85,13 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
             source=services.SignatureSource(
                 source=data["utm_source"], medium=data["utm_medium"], campaign=data["utm_campaign"]
             ),
+            client_ip=client_ip(request),
+            # A filled honeypot is accepted as usual but never counted or mailed.
+            automated="honeypot" if data["website"] else "",
         )
     except services.PetitionClosedError:
         return _petition_closed(request, petition=petition, form=form)
-    # The same answer whether this address signed before or not.
+    # The same answer whether this address signed before, is flagged, or is a script's.
     return redirect("petition-thanks", slug=petition.slug)
 
 
@@ -104,6 +142,18 @@ def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
 def signature_confirm_code(request: HttpRequest, slug: str) -> HttpResponse:
     petition = petition_get_public(slug=slug)
     form = ConfirmCodeForm(request.POST or None)
+    if request.method == "POST" and not confirm_code_attempt_allowed(ip=client_ip(request)):
+        form.is_valid()  # so that the typed code is shown again
+        form.add_error(
+            "code",
+            _(
+                "Too many codes were tried from your connection. Please wait an hour, or "
+                "use the link in the email instead."
+            ),
+        )
+        return render(
+            request, "petitions/confirm_code.html", {"petition": petition, "form": form}, status=429
+        )
     if request.method == "POST" and form.is_valid():
         try:
             signature = services.signature_from_code(

@@ -32,6 +32,20 @@ def _clear_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _clear_trust_state() -> Iterator[None]:
+    """Rate-limit counters (Redis or in-process) and the cached IP-hash salt outlive a
+    test's rolled-back transaction; start every test without them."""
+    from trust.iphash import ip_hash_key_cache_clear
+    from trust.ratelimit import ratelimit_reset
+
+    ratelimit_reset()
+    ip_hash_key_cache_clear()
+    yield
+    ratelimit_reset()
+    ip_hash_key_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_duplicate_email_interval(settings):  # type: ignore[no-untyped-def]
     """Most tests sign twice in a row and expect the second email; the interval's own
     tests (tests/petitions/test_duplicate_interval.py) set it back."""

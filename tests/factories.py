@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import altcha
+
 from campaigns.models import Campaign, Organisation
 from campaigns.services import campaign_save
 from petitions import services
 from petitions.models import Petition, Signature
+from trust.challenge import challenge_create
 
 _numbers = itertools.count(1)
 
@@ -55,3 +58,50 @@ def signature_create(
     if confirmed:
         services.signature_confirm(signature=signature)
     return signature
+
+
+def challenge_solution(*, petition: Petition) -> str:
+    """A correctly solved proof-of-work payload for ``petition``, as a browser sends it."""
+    challenge = challenge_create(petition_id=petition.pk)
+    solution = altcha.solve_challenge_v1(
+        altcha.ChallengeV1(
+            algorithm="SHA-256",
+            challenge=challenge["challenge"],
+            max_number=challenge["maxNumber"],
+            salt=challenge["salt"],
+            signature=challenge["signature"],
+        )
+    )
+    assert solution is not None
+    payload = altcha.PayloadV1(
+        algorithm="SHA-256",
+        challenge=challenge["challenge"],
+        number=solution.number,
+        salt=challenge["salt"],
+        signature=challenge["signature"],
+    )
+    return payload.to_base64()
+
+
+def staff_user_create(*, superuser: bool = True, permissions: tuple[str, ...] = ()) -> Any:
+    """A staff account (a superuser unless told otherwise) with these "app.codename" perms."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    n = next(_numbers)
+    user = get_user_model().objects.create_user(
+        username=f"staff{n}", is_staff=True, is_superuser=superuser
+    )
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
+def block_rule_create(*, kind: str, value: str, note: str = "") -> Any:
+    """A block rule made through the service (normalised, address hashed, cache cleared)."""
+    from trust.services import block_rule_create as service
+
+    return service(kind=kind, value=value, note=note)

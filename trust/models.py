@@ -54,6 +54,9 @@ class BlockRule(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.kind == self.Kind.ADDRESS:
+            # The value is a keyed hash: meaningless to staff, and not to be spread around.
+            return str(_("Email address (hashed)"))
         return f"{self.get_kind_display()}: {self.value}"
 
 

@@ -5,6 +5,23 @@ from petitions.services.counts import (
     signature_counts_repair,
     signature_statuses_change,
 )
+from petitions.services.retention import (
+    LockdownConfirmationError,
+    campaign_lockdown,
+    petition_anonymise,
+    petition_save,
+    petitions_retention_apply,
+)
+from petitions.services.review import (
+    CriteriaError,
+    InvalidationCountChangedError,
+    SignatureCriteria,
+    invalidation_batch_revalidate,
+    petition_integrity_refresh,
+    signatures_find,
+    signatures_invalidate,
+    signatures_revalidate,
+)
 from petitions.services.signing import (
     ConfirmationInvalidError,
     PetitionClosedError,
@@ -19,10 +36,20 @@ from petitions.services.signing import (
 
 __all__ = [
     "ConfirmationInvalidError",
+    "CriteriaError",
+    "InvalidationCountChangedError",
+    "LockdownConfirmationError",
     "PetitionClosedError",
     "SignResult",
+    "SignatureCriteria",
     "SignatureSource",
+    "campaign_lockdown",
     "confirm_max_age",
+    "invalidation_batch_revalidate",
+    "petition_anonymise",
+    "petition_integrity_refresh",
+    "petition_save",
+    "petitions_retention_apply",
     "signature_confirm",
     "signature_counts_refresh",
     "signature_counts_repair",
@@ -30,4 +57,7 @@ __all__ = [
     "signature_from_code",
     "signature_from_token",
     "signature_statuses_change",
+    "signatures_find",
+    "signatures_invalidate",
+    "signatures_revalidate",
 ]

@@ -10,6 +10,7 @@ from django.conf import settings
 
 import mailer.tasks
 import petitions.tasks
+import trust.tasks  # noqa: F401  (registers the task with the app)
 from config.celery import app
 
 SCHEDULED = {

@@ -428,6 +428,50 @@ def test_production_redirects_to_https_except_for_the_health_check(tmp_path):
     assert answers["proxied_hsts"] == "max-age=31536000; includeSubDomains; preload"
 
 
+_HEADERS_IN_PRODUCTION = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+from django.test.utils import override_settings
+client = Client(HTTP_HOST="example.org", HTTP_X_FORWARDED_PROTO="https")
+# No collectstatic here: plain static URLs instead of the manifest's hashed ones.
+plain_static = settings.STORAGES | {
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+}
+with override_settings(STORAGES=plain_static):
+    missing = client.get("/no-such-page/")
+    language = client.post("/i18n/setlang/", {"language": "ru", "next": "/"})
+print(json.dumps({
+    "status": missing.status_code,
+    "csp": missing.headers.get("Content-Security-Policy"),
+    "frame": missing.headers.get("X-Frame-Options"),
+    "hsts": missing.headers.get("Strict-Transport-Security"),
+    "csrf_cookie_secure": bool(missing.cookies["csrftoken"]["secure"]),
+    "language_cookie_secure": bool(language.cookies["django_language"]["secure"]),
+}))
+"""
+
+
+def test_production_pages_upgrade_requests_and_set_only_secure_cookies(tmp_path):
+    env = production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    result = python(env, _HEADERS_IN_PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers["status"] == 404
+    directives = [part.strip() for part in answers["csp"].split(";")]
+    assert "upgrade-insecure-requests" in directives
+    assert "default-src 'none'" in directives
+    assert "unsafe-inline" not in answers["csp"]
+    assert answers["frame"] == "DENY"
+    assert answers["hsts"] == "max-age=31536000; includeSubDomains; preload"
+    assert answers["csrf_cookie_secure"] is True
+    assert answers["language_cookie_secure"] is True
+
+
 # --- Response headers ---------------------------------------------------------------------
 
 

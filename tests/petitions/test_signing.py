@@ -459,6 +459,26 @@ def test_a_wrong_code_is_refused_with_a_clear_message(client, petition, signed):
     assert_code_refused(response, signed)
 
 
+def test_guessing_codes_is_stopped_after_the_hourly_limit_even_for_the_right_code(
+    client, petition, signed, settings
+):
+    settings.RATE_CONFIRM_CODE_PER_HOUR = 3
+    code = code_of(signed)
+    wrong = ("B" if code[0] != "B" else "C") + code[1:]
+    for _ in range(3):
+        assert_code_refused(client.post(f"/p/{petition.slug}/confirm/", {"code": wrong}), signed)
+    response = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
+    assert response.status_code == 429
+    assert "Too many codes were tried from your connection." in page(response)
+    (field,) = elements(page(response), "input", name="code")
+    assert field.get("value") == code  # what they typed stays
+    signed.refresh_from_db()
+    assert signed.status == Signature.Status.PENDING
+    # Another connection is not affected.
+    other = client.post(f"/p/{petition.slug}/confirm/", {"code": code}, REMOTE_ADDR="192.0.2.9")
+    assert other.status_code == 302
+
+
 def test_a_code_for_another_petition_is_refused(client, petition, signed):
     other = petition_create(campaign=petition.campaign)
     response = client.post(f"/p/{other.slug}/confirm/", {"code": code_of(signed)})
@@ -622,3 +642,16 @@ def test_signing_again_after_a_withdrawal_sends_nothing_and_answers_the_same(
     assert response["Location"] == f"/p/{petition.slug}/thanks/"
     assert len(mail.outbox) == 1  # only the first confirmation email
     assert Signature.objects.get().status == status
+
+
+def test_a_link_mailed_before_a_secret_key_rotation_still_confirms_with_the_old_key_as_fallback(
+    client, petition, signed, settings
+):
+    token = identity.confirm_token_make(str(signed.public_id))
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-brand-new-secret-key-of-more-than-thirty-two-characters"
+    assert client.post(f"/confirm/{token}/").status_code == 400  # no fallback: refused
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert client.post(f"/confirm/{token}/").status_code == 302
+    signed.refresh_from_db()
+    assert signed.status == Signature.Status.CONFIRMED

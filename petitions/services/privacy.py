@@ -1,0 +1,474 @@
+"""A signer's own data, and keeping what is stored about signers small and encrypted.
+
+Self-service ("manage my signature"): a signed link, sent on request, opens a page where
+a person sees what is stored about them, changes how their name is shown, withdraws a
+signature or their consent to updates, downloads their data or erases it. Every change
+here is scoped to the supporter the link was made for.
+
+Operations: dropping plaintext addresses that no mail needs any more, and re-encrypting
+every stored name and address under the current encryption key.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet, TextField, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from mailer import services as mailer
+from mailer.models import OutboxMessage
+from petitions import identity
+from petitions.models import Consent, Signature, Supporter
+from petitions.services.counts import signature_statuses_change
+from trust import crypto
+
+logger = logging.getLogger(__name__)
+
+# Signatures that stand (or may still stand once confirmed): what a withdrawal acts on.
+_STANDING = (Signature.Status.PENDING, Signature.Status.CONFIRMED)
+# The encrypted columns of Supporter, the only model that holds names and addresses.
+_ENCRYPTED_FIELDS = ("email", "name")
+
+
+class ManageLinkInvalidError(Exception):
+    """A manage token is forged or damaged, or its supporter no longer exists."""
+
+
+class ManageLinkExpiredError(ManageLinkInvalidError):
+    """A genuine manage token, but older than its lifetime: the person can ask for another."""
+
+
+class ManageItemNotFoundError(Exception):
+    """The signature or campaign is not the supporter's own (or does not exist)."""
+
+
+# --- The manage link ----------------------------------------------------------------------
+
+
+def manage_link_request(*, email: str, language: str) -> bool:
+    """Mail a manage link to the supporter with this address; True if one was queued.
+
+    Callers must answer the same whether or not the address is known, so that the page
+    never tells who has signed. At most one link per supporter per
+    ``DUPLICATE_EMAIL_INTERVAL_SECONDS``: the form cannot be used to flood an inbox.
+    An address that was dropped is stored again from what was typed (it has the same
+    keyed hash, so it is the same mailbox); ``supporter_emails_drop`` removes it again
+    once the mail has gone.
+    """
+    digest = identity.email_digest(email)
+    with transaction.atomic():
+        # The row lock makes "was a link sent lately?" and "send one" a single step, so
+        # simultaneous requests mail once.
+        supporter = Supporter.objects.select_for_update().filter(email_digest=digest).first()
+        if supporter is None or _manage_link_sent_recently(supporter=supporter):
+            return False
+        supporter_email_restore(supporter=supporter, email=email)
+        mailer.signature_manage_link_email_queue(supporter=supporter, language=language)
+    return True
+
+
+def _manage_link_sent_recently(*, supporter: Supporter) -> bool:
+    interval = timedelta(seconds=settings.DUPLICATE_EMAIL_INTERVAL_SECONDS)
+    if not interval:
+        return False
+    return OutboxMessage.objects.filter(
+        supporter=supporter,
+        kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK,
+        created_at__gt=timezone.now() - interval,
+    ).exists()
+
+
+def supporter_email_restore(*, supporter: Supporter, email: str) -> bool:
+    """Store ``email`` again for a supporter whose address was dropped; True if it was.
+
+    Only an address with the supporter's own keyed hash is taken (``ValueError``
+    otherwise). A stored address is left as it is: mail goes to the address as first typed.
+    """
+    if supporter.email:
+        return False
+    if identity.email_digest(email) != supporter.email_digest:
+        raise ValueError("the address does not belong to this supporter")
+    Supporter.objects.filter(pk=supporter.pk).update(email=email, email_dropped_at=None)
+    supporter.email = email
+    supporter.email_dropped_at = None
+    return True
+
+
+def manage_token_make(*, supporter: Supporter) -> str:
+    return identity.manage_token_make(str(supporter.public_id))
+
+
+def manage_token_read(*, token: str) -> Supporter:
+    """The supporter a manage link was made for.
+
+    Raises ``ManageLinkExpiredError`` for a genuine but old token and
+    ``ManageLinkInvalidError`` for anything else (forged, damaged, supporter erased).
+    """
+    try:
+        public_id = identity.manage_token_read(
+            token, max_age_seconds=identity.MANAGE_TOKEN_MAX_AGE_SECONDS
+        )
+    except signing.SignatureExpired as exc:
+        raise ManageLinkExpiredError from exc
+    except signing.BadSignature as exc:
+        raise ManageLinkInvalidError from exc
+    try:
+        return Supporter.objects.get(public_id=uuid.UUID(public_id))
+    except (ValueError, Supporter.DoesNotExist) as exc:
+        raise ManageLinkInvalidError from exc
+
+
+# --- What is stored (reads for the manage page and the export) ---------------------------
+
+
+def supporter_signatures(*, supporter: Supporter) -> QuerySet[Signature]:
+    return (
+        Signature.objects.filter(supporter=supporter)
+        .select_related("petition__campaign__organisation")
+        .order_by("created_at", "pk")
+    )
+
+
+def supporter_consents(*, supporter: Supporter) -> QuerySet[Consent]:
+    return (
+        Consent.objects.filter(supporter=supporter)
+        .select_related("campaign__organisation", "signature__petition")
+        .order_by("given_at", "pk")
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
+    """Everything stored about a supporter, decrypted, as JSON-ready data.
+
+    Keyed hashes are included as stored: they are data about the person too, even though
+    nobody can turn them back into an address.
+    """
+    return {
+        "format": "sbor-supporter-export/1",
+        "exported_at": _iso(timezone.now()),
+        "supporter": {
+            "id": str(supporter.public_id),
+            "email": supporter.email or None,
+            "email_dropped_at": _iso(supporter.email_dropped_at),
+            "email_keyed_hash": supporter.email_digest,
+            "email_domain_keyed_hash": supporter.email_domain_digest,
+            "name": supporter.name,
+            "country": str(supporter.country or ""),
+            "language": supporter.language,
+            "created_at": _iso(supporter.created_at),
+        },
+        "signatures": [
+            _signature_export(signature) for signature in supporter_signatures(supporter=supporter)
+        ],
+        "consents": [
+            _consent_export(consent) for consent in supporter_consents(supporter=supporter)
+        ],
+        "emails": [
+            {
+                "kind": message.kind,
+                "status": message.status,
+                "language": message.language,
+                "created_at": _iso(message.created_at),
+                "sent_at": _iso(message.sent_at),
+            }
+            for message in supporter.outbox_messages.order_by("created_at", "pk")
+        ],
+    }
+
+
+def _signature_export(signature: Signature) -> dict[str, Any]:
+    petition = signature.petition
+    return {
+        "id": str(signature.public_id),
+        "petition": petition.title,
+        "petition_slug": petition.slug,
+        "campaign": petition.campaign.title,
+        "organisation": petition.campaign.organisation.name,
+        "status": signature.status,
+        "invalid_reason": signature.invalid_reason or None,
+        "display": signature.display,
+        "language": signature.language,
+        "created_at": _iso(signature.created_at),
+        "confirmed_at": _iso(signature.confirmed_at),
+        "source": signature.source,
+        "medium": signature.medium,
+        "source_campaign": signature.source_campaign,
+        "ip_keyed_hash": signature.ip_hash or None,
+        "ip_network_keyed_hash": signature.ip_network_hash or None,
+    }
+
+
+def _consent_export(consent: Consent) -> dict[str, Any]:
+    return {
+        "purpose": consent.purpose,
+        "campaign": consent.campaign.title,
+        "organisation": consent.campaign.organisation.name,
+        "method": consent.method,
+        "wording_version": consent.wording_version,
+        "language": consent.language,
+        "given_at": _iso(consent.given_at),
+        "confirmed_at": _iso(consent.confirmed_at),
+        "withdrawn_at": _iso(consent.withdrawn_at),
+    }
+
+
+# --- Changes a supporter makes ------------------------------------------------------------
+
+
+def _signature_of(
+    *, supporter: Supporter, signature_public_id: uuid.UUID, lock: bool = False
+) -> Signature:
+    rows = Signature.objects.select_related("petition__campaign")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    try:
+        return rows.get(supporter=supporter, public_id=signature_public_id)
+    except Signature.DoesNotExist:
+        raise ManageItemNotFoundError from None
+
+
+def supporter_signature_get(*, supporter: Supporter, signature_public_id: uuid.UUID) -> Signature:
+    """One of the supporter's signatures; ``ManageItemNotFoundError`` if it is not theirs."""
+    return _signature_of(supporter=supporter, signature_public_id=signature_public_id)
+
+
+def _recent_signers_forget(*, petition_ids: Iterable[int]) -> None:
+    # The public "recent signatures" list is cached for a few seconds
+    # (petitions.selectors.petition_recent_signers); someone who hides their name or
+    # leaves should disappear from it now, not a few seconds later.
+    cache.delete_many([f"petition:{petition_id}:recent-signers" for petition_id in petition_ids])
+
+
+def signature_display_change(
+    *, supporter: Supporter, signature_public_id: uuid.UUID, display: str
+) -> Signature:
+    """Change how the supporter's name is shown on one of their signatures.
+
+    Raises ``ManageItemNotFoundError`` if the signature is not theirs and ``ValueError``
+    for a display that does not exist.
+    """
+    if display not in Signature.Display.values:
+        raise ValueError(f"unknown display {display!r}")
+    signature = _signature_of(supporter=supporter, signature_public_id=signature_public_id)
+    Signature.objects.filter(pk=signature.pk).update(display=display)
+    signature.display = display
+    _recent_signers_forget(petition_ids=[signature.petition_id])
+    return signature
+
+
+def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) -> Signature:
+    """Withdraw one of the supporter's signatures; it leaves the stored count at once.
+
+    Only pending and confirmed signatures are withdrawn: an invalidated one was never
+    counted and keeps its status, so the petition's integrity line stays true. When no
+    other standing signature of theirs remains in that campaign, their consent to the
+    campaign's updates is withdrawn too: they agreed to it by signing there, and leaving
+    the campaign should not leave them on its mailing list. Raises
+    ``ManageItemNotFoundError`` if the signature is not theirs.
+    """
+    with transaction.atomic():
+        signature = _signature_of(
+            supporter=supporter, signature_public_id=signature_public_id, lock=True
+        )
+        if signature.status not in _STANDING:
+            return signature
+        signature_statuses_change(signature_ids=[signature.pk], status=Signature.Status.WITHDRAWN)
+        campaign = signature.petition.campaign
+        still_signed = Signature.objects.filter(
+            supporter=supporter, petition__campaign=campaign, status__in=_STANDING
+        ).exists()
+        if not still_signed:
+            _consents_withdraw(supporter=supporter, campaign_ids=[campaign.pk])
+    signature.refresh_from_db(fields=["status", "counted"])
+    _recent_signers_forget(petition_ids=[signature.petition_id])
+    return signature
+
+
+def _consents_withdraw(*, supporter: Supporter, campaign_ids: Iterable[int]) -> int:
+    return Consent.objects.filter(
+        supporter=supporter, campaign_id__in=list(campaign_ids), withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+
+
+def consent_withdraw(*, supporter: Supporter, campaign_public_id: uuid.UUID) -> int:
+    """Withdraw the supporter's consent to updates about one campaign.
+
+    Returns how many consents changed (0 if already withdrawn). Raises
+    ``ManageItemNotFoundError`` if they never gave one for that campaign.
+    """
+    consents = Consent.objects.filter(supporter=supporter, campaign__public_id=campaign_public_id)
+    campaign_ids = list(consents.values_list("campaign_id", flat=True))
+    if not campaign_ids:
+        raise ManageItemNotFoundError
+    return _consents_withdraw(supporter=supporter, campaign_ids=campaign_ids)
+
+
+def supporter_erase(*, supporter: Supporter) -> int:
+    """Erase a person: their signatures are withdrawn and detached, then they are deleted.
+
+    Pending and confirmed signatures become "withdrawn" (the counts drop at once); every
+    signature row stays, anonymised, so that counts and integrity lines stay true: no
+    supporter, name hidden, IP hashes emptied. Deleting the supporter deletes their
+    consents and their queued mail with it. Returns how many signatures were detached;
+    erasing someone already erased does nothing.
+    """
+    with transaction.atomic():
+        if not Supporter.objects.select_for_update().filter(pk=supporter.pk).exists():
+            return 0
+        rows = list(
+            Signature.objects.filter(supporter=supporter).values_list("pk", "status", "petition_id")
+        )
+        signature_statuses_change(
+            signature_ids=[pk for pk, status, _ in rows if status in _STANDING],
+            status=Signature.Status.WITHDRAWN,
+        )
+        Signature.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
+            supporter=None, display=Signature.Display.HIDDEN, ip_hash="", ip_network_hash=""
+        )
+        Supporter.objects.filter(pk=supporter.pk).delete()
+    _recent_signers_forget(petition_ids={petition_id for _, _, petition_id in rows})
+    logger.info("a supporter was erased at their request")
+    return len(rows)
+
+
+# --- Keeping stored data small: dropping addresses ----------------------------------------
+
+
+def _droppable(supporters: QuerySet[Supporter], *, now: datetime) -> QuerySet[Supporter]:
+    """Supporters whose address no mail needs: no live consent, none due, none queued."""
+    live_consent = Consent.objects.filter(
+        supporter=OuterRef("pk"), confirmed_at__isnull=False, withdrawn_at__isnull=True
+    )
+    # A pending signature may still be confirmed (and be re-sent its email) until its
+    # link expires (signing.confirm_max_age; not imported: signing may import this
+    # module); after that nothing more is sent about it.
+    awaiting_confirmation = Signature.objects.filter(
+        supporter=OuterRef("pk"),
+        status=Signature.Status.PENDING,
+        confirmation_requested_at__gt=now - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS),
+    )
+    unsent_mail = OutboxMessage.objects.filter(
+        supporter=OuterRef("pk"),
+        status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING],
+    )
+    return (
+        supporters.filter(email_dropped_at__isnull=True)
+        .exclude(Exists(live_consent))
+        .exclude(Exists(awaiting_confirmation))
+        .exclude(Exists(unsent_mail))
+    )
+
+
+def supporter_emails_drop(
+    *, supporter_ids: Iterable[int] | None = None, batch_size: int = 1000
+) -> int:
+    """Empty the stored address of everyone no mail needs any more; returns how many.
+
+    An address is dropped when its owner has no confirmed, not withdrawn consent to
+    updates, no pending signature whose confirmation email may still be sent again, and
+    no email queued or being sent. The keyed hash stays, so signing again is still
+    recognised as the same person. Pass ``supporter_ids`` to look only at those (cheap:
+    right after a confirmation); without it every supporter is looked at, in batches.
+    The conditions are checked again in the UPDATE itself, so a supporter who signs
+    or consents while this runs keeps their address. Safe to run at any time.
+    """
+    now = timezone.now()
+    supporters = Supporter.objects.all()
+    if supporter_ids is not None:
+        supporters = supporters.filter(pk__in=list(supporter_ids))
+    dropped, after = 0, 0
+    while True:
+        ids = list(
+            _droppable(supporters.filter(pk__gt=after), now=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            dropped += _droppable(Supporter.objects.filter(pk__in=ids), now=now).update(
+                email="", email_dropped_at=now
+            )
+        if len(ids) < batch_size:
+            break
+        after = ids[-1]
+    return dropped
+
+
+# --- Encryption at rest: re-encrypting under the current key ------------------------------
+
+
+def supporters_reencrypt(*, batch_size: int = 500) -> int:
+    """Re-encrypt every supporter's email and name under the first key of
+    ``SBOR_ENCRYPTION_KEYS``; returns how many supporters were rewritten.
+
+    Values already under that key are left alone, so running it again (or after an
+    interrupted run) only does what is left. Each batch is one transaction with its rows
+    locked, so a concurrent edit is never overwritten with an older value. Raises
+    ``RuntimeError`` naming the row if no listed key opens a value: the batch is rolled
+    back and nothing is lost.
+    """
+    current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    rewritten, after = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Supporter.objects.select_for_update()
+                .filter(pk__gt=after)
+                .order_by("pk")
+                # Cast reads the stored token itself, not the decrypted value.
+                .annotate(
+                    **{f"{name}_token": Cast(name, TextField()) for name in _ENCRYPTED_FIELDS}
+                )
+                .values_list("pk", *(f"{name}_token" for name in _ENCRYPTED_FIELDS))[:batch_size]
+            )
+            for pk, *tokens in rows:
+                changes = _tokens_rotate(
+                    current=current, pk=pk, tokens=dict(zip(_ENCRYPTED_FIELDS, tokens, strict=True))
+                )
+                if changes:
+                    Supporter.objects.filter(pk=pk).update(**changes)
+                    rewritten += 1
+        if len(rows) < batch_size:
+            break
+        after = rows[-1][0]
+    return rewritten
+
+
+def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[str, Value]:
+    changes = {}
+    for name, token in tokens.items():
+        if not token or _is_under(current, token):
+            continue
+        try:
+            rotated = crypto.rotate(token)
+        except InvalidToken:
+            raise RuntimeError(
+                f"supporter {pk}: no key in SBOR_ENCRYPTION_KEYS opens its {name}"
+            ) from None
+        # A plain TextField value: the model field would encrypt the token once more.
+        changes[name] = Value(rotated, output_field=TextField())
+    return changes
+
+
+def _is_under(key: Fernet, token: str) -> bool:
+    try:
+        key.extract_timestamp(token.encode("ascii"))  # verifies the token's HMAC
+    except InvalidToken:
+        return False
+    return True

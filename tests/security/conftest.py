@@ -1,0 +1,43 @@
+"""A small public site to attack: one published campaign with one open petition, a signer
+shown publicly among the recent signatures, and a pending signature with its link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from petitions import identity
+from petitions.models import Petition, Signature
+from tests.factories import campaign_create, petition_create, signature_create
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    petition: Petition
+    pending: Signature
+    token: str
+
+    @property
+    def campaign_path(self) -> str:
+        return f"/c/{self.petition.campaign.slug}/"
+
+    @property
+    def petition_path(self) -> str:
+        return f"/p/{self.petition.slug}/"
+
+
+@pytest.fixture
+def site(db: None) -> PublicSite:
+    petition = petition_create(
+        campaign=campaign_create(slug="free-them", title="Free them"),
+        slug="release-now",
+        title="Release them now",
+    )
+    signature_create(petition=petition, confirmed=True, name="Shown Signer", display="full")
+    pending = signature_create(petition=petition, email="pending@example.org")
+    return PublicSite(
+        petition=petition,
+        pending=pending,
+        token=identity.confirm_token_make(str(pending.public_id)),
+    )

@@ -1,0 +1,143 @@
+"""Keyed hashes of client IPs, under salts that rotate and are then destroyed.
+
+A signature keeps ``HMAC-SHA256(SBOR_IP_HASH_KEY + salt, ip)`` and the same for its
+network (/24 for IPv4, /48 for IPv6), where the salt is the newest ``IpHashKey`` row. A
+new salt starts every ``IP_HASH_ROTATE_DAYS``, so the same address hashes differently
+from one period to the next. Staff searching for an address get its hash under every salt
+still kept. After ``FRAUD_WINDOW_DAYS`` the hashes are emptied and the salts that made
+them deleted, so not even someone holding ``SBOR_IP_HASH_KEY`` can test an address
+against an old hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from petitions.models import Signature
+from trust.models import IpHashKey
+from trust.network import ip_normalise
+
+# How long a process reuses the current salt before looking again. Short, so that after a
+# rotation every process moves to the newest salt within a minute.
+_KEY_CACHE_SECONDS = 60.0
+_cached_key: tuple[float, int, str, float] | None = None  # (until, pk, salt, created ts)
+_cache_lock = threading.Lock()
+
+
+def _key_rotate_age() -> timedelta:
+    return timedelta(days=settings.IP_HASH_ROTATE_DAYS)
+
+
+def _key_current() -> str:
+    """The salt of the newest key, making a new key when the newest is too old.
+
+    Two processes rotating at once each create a row; both rows are kept until they age
+    out, and everyone uses the newest, so at worst a few signatures are hashed under the
+    other one (which staff search still finds: it tries every kept salt).
+    """
+    global _cached_key
+    now = timezone.now()
+    cached = _cached_key
+    if (
+        cached is not None
+        and cached[0] > time.monotonic()
+        and cached[3] > (now - _key_rotate_age()).timestamp()
+    ):
+        return cached[2]
+    newest = IpHashKey.objects.order_by("-created_at", "-pk").first()
+    if newest is None or newest.created_at <= now - _key_rotate_age():
+        IpHashKey.objects.create(salt=secrets.token_hex(32), created_at=now)
+        newest = IpHashKey.objects.order_by("-created_at", "-pk").first()
+        assert newest is not None
+    with _cache_lock:
+        _cached_key = (
+            time.monotonic() + _KEY_CACHE_SECONDS,
+            newest.pk,
+            newest.salt,
+            newest.created_at.timestamp(),
+        )
+    return newest.salt
+
+
+def ip_hash_key_cache_clear() -> None:
+    """Forget the salt cached in this process (tests roll rows back under it)."""
+    global _cached_key
+    with _cache_lock:
+        _cached_key = None
+
+
+def _network(ip: str) -> str:
+    prefix = 24 if ipaddress.ip_address(ip).version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _digest(*, salt: str, message: str) -> str:
+    key = (settings.SBOR_IP_HASH_KEY + salt).encode()
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _hashes_under(*, salt: str, ip: str) -> tuple[str, str]:
+    return (
+        _digest(salt=salt, message=f"ip:{ip}"),
+        _digest(salt=salt, message=f"net:{_network(ip)}"),
+    )
+
+
+def ip_hashes(*, ip: str) -> tuple[str, str]:
+    """(hash of the address, hash of its network) under the current key; ("", "") for no IP.
+
+    Call it outside a transaction that may roll back: when it rotates the key, the new row
+    must outlive the request (the process caches it for a minute).
+    """
+    normalised = ip_normalise(ip)
+    if not normalised:
+        return "", ""
+    return _hashes_under(salt=_key_current(), ip=normalised)
+
+
+def _kept_salts() -> list[str]:
+    return list(IpHashKey.objects.order_by("-created_at", "-pk").values_list("salt", flat=True))
+
+
+def ip_hash_candidates(*, ip: str) -> list[str]:
+    """The hashes ``ip`` has under every key still kept: what a stored ``ip_hash`` may be."""
+    normalised = ip_normalise(ip)
+    if not normalised:
+        return []
+    return [_hashes_under(salt=salt, ip=normalised)[0] for salt in _kept_salts()]
+
+
+def ip_network_hash_candidates(*, ip: str) -> list[str]:
+    """The hashes of ``ip``'s network under every key kept: what an ``ip_network_hash`` may be."""
+    normalised = ip_normalise(ip)
+    if not normalised:
+        return []
+    return [_hashes_under(salt=salt, ip=normalised)[1] for salt in _kept_salts()]
+
+
+def ip_hashes_drop() -> int:
+    """Empty IP hashes older than the fraud window and delete the keys no kept hash needs.
+
+    A key made at T hashes signatures until T + rotation, and those hashes are kept until
+    T + rotation + fraud window, so the key may go after that. Safe to run at any time and
+    any number of times. Returns how many signatures lost their hashes.
+    """
+    now = timezone.now()
+    window = timedelta(days=settings.FRAUD_WINDOW_DAYS)
+    changed = (
+        Signature.objects.filter(created_at__lt=now - window)
+        .filter(~Q(ip_hash="") | ~Q(ip_network_hash=""))
+        .update(ip_hash="", ip_network_hash="")
+    )
+    IpHashKey.objects.filter(created_at__lt=now - window - _key_rotate_age()).delete()
+    return changed

@@ -1,0 +1,180 @@
+"""Writes and decisions for fraud resistance: block rules and the verdict on a sign attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from petitions.identity import email_digest, email_domain
+from petitions.models import Signature
+from trust.blocklist import blocklist_cache_clear, blocklist_match, disposable_domain
+from trust.models import BlockRule
+from trust.network import ip_normalise
+from trust.ratelimit import ratelimit_hit
+
+logger = logging.getLogger(__name__)
+
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def block_rule_value_normalise(*, kind: str, value: str) -> str:
+    """The stored form of a rule's value; ``ValidationError`` if it is not valid for ``kind``.
+
+    IPs and networks are written canonically (a network from any address inside it), domains
+    in lower-case IDNA, and an address only as its keyed hash: a blocklist must not become
+    a list of people's addresses.
+    """
+    text = value.strip()
+    if kind == BlockRule.Kind.IP:
+        address = ip_normalise(text)
+        if not address:
+            raise ValidationError(_("Enter a valid IPv4 or IPv6 address."), code="invalid")
+        return address
+    if kind == BlockRule.Kind.NETWORK:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValidationError(
+                _("Enter a valid network, such as 203.0.113.0/24 or 2001:db8::/48."),
+                code="invalid",
+            ) from None
+        return str(network)
+    if kind == BlockRule.Kind.DOMAIN:
+        domain = email_domain(f"x@{text.lstrip('@')}")
+        labels = domain.split(".")
+        if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+            raise ValidationError(_("Enter a domain, such as example.com."), code="invalid")
+        return domain
+    if kind == BlockRule.Kind.ADDRESS:
+        try:
+            validate_email(text)
+        except ValidationError:
+            raise ValidationError(_("Enter a valid email address."), code="invalid") from None
+        return email_digest(text)
+    raise ValidationError(_("Choose the kind of rule."), code="invalid_kind")
+
+
+def block_rule_create(
+    *, kind: str, value: str, note: str = "", created_by: Any = None
+) -> BlockRule:
+    """Add a block rule; sign attempts matching it are accepted quietly and marked fraudulent.
+
+    Raises ``ValidationError`` for a value that does not fit ``kind`` or a rule that exists.
+    Signatures made before the rule are not touched (staff invalidate those by criteria).
+    """
+    stored = block_rule_value_normalise(kind=kind, value=value)
+    rule = BlockRule(kind=kind, value=stored, note=note.strip()[:200], created_by=created_by)
+    try:
+        with transaction.atomic():
+            rule.save(force_insert=True)
+    except IntegrityError:
+        raise ValidationError(_("This rule exists already."), code="duplicate") from None
+    _rules_changed()
+    return rule
+
+
+def block_rule_delete(*, rule: BlockRule) -> None:
+    """Remove a block rule; attempts that matched it are let through from now on."""
+    rule.delete()
+    _rules_changed()
+
+
+def _rules_changed() -> None:
+    # Now, and again after commit: a request that read the rules between the two would
+    # otherwise cache the old set for a whole minute.
+    blocklist_cache_clear()
+    transaction.on_commit(blocklist_cache_clear)
+
+
+def _ratelimit_key(*, kind: str, value: str) -> str:
+    # Keyed so that the Redis keys (and a dump of them) never hold an address or domain.
+    key = f"{settings.SBOR_IP_HASH_KEY}:ratelimit".encode()
+    return f"{kind}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def _rate_verdict(*, ip: str, email: str) -> str:
+    """Count this attempt against every limit that applies; the first one exceeded, or "".
+
+    Every attempt counts, also one already blocked, flagged or over a limit, and against
+    every limit (not only until the first is exceeded): each counter then holds the number
+    of attempts, and exactly ``limit`` of them per window pass however many arrive at once.
+    """
+    exceeded: list[str] = []
+    if ip:
+        ip_key = _ratelimit_key(kind="ip", value=ip)
+        if not ratelimit_hit(
+            key=f"{ip_key}:burst", limit=settings.RATE_IP_BURST_PER_MINUTE, window_seconds=60
+        ):
+            exceeded.append("ip_burst")
+        if not ratelimit_hit(
+            key=f"{ip_key}:sustained",
+            limit=settings.RATE_IP_SUSTAINED_PER_HOUR,
+            window_seconds=3600,
+        ):
+            exceeded.append("ip_sustained")
+    domain = email_domain(email) if email else ""
+    exempt = {d.strip().lower() for d in settings.RATE_DOMAIN_EXEMPT}
+    if (
+        domain
+        and domain not in exempt
+        and not ratelimit_hit(
+            key=_ratelimit_key(kind="domain", value=domain),
+            limit=settings.RATE_DOMAIN_PER_HOUR,
+            window_seconds=3600,
+        )
+    ):
+        exceeded.append("domain_rate")
+    return exceeded[0] if exceeded else ""
+
+
+def confirm_code_attempt_allowed(*, ip: str) -> bool:
+    """Count one typed confirmation code from ``ip``; False once past the hourly limit.
+
+    Codes have about 39 bits; a limit per address keeps guessing one hopeless.
+    """
+    address = ip_normalise(ip) if ip else ""
+    if not address:
+        return True
+    return ratelimit_hit(
+        key=f"{_ratelimit_key(kind='ip', value=address)}:confirm-code",
+        limit=settings.RATE_CONFIRM_CODE_PER_HOUR,
+        window_seconds=3600,
+    )
+
+
+def sign_attempt_assess(*, petition_id: int, ip: str, email: str) -> tuple[str, str]:
+    """The verdict on one sign attempt: ("", "") if fine, else (invalid reason, detail).
+
+    Checks, in this order: block rules (detail "ip", "network", "domain" or "address"),
+    disposable domains ("disposable"), then rate limits per IP ("ip_burst",
+    "ip_sustained") and per email domain ("domain_rate"; large providers are exempt, see
+    ``RATE_DOMAIN_EXEMPT``). An empty ``ip`` skips every IP check. The attempt is counted
+    against the rate limits whatever the verdict (see ``_rate_verdict``). ``petition_id`` is
+    only logged: the limits are site-wide, since one script may sign many petitions.
+    """
+    address = ip_normalise(ip) if ip else ""
+    rate_detail = _rate_verdict(ip=address, email=email)
+    blocked = blocklist_match(ip=address, email=email)
+    if blocked:
+        reason, detail = Signature.InvalidReason.BLOCKLIST, blocked
+    elif email and disposable_domain(email=email):
+        reason, detail = Signature.InvalidReason.DISPOSABLE, "disposable"
+    elif rate_detail:
+        reason, detail = Signature.InvalidReason.RATE_LIMIT, rate_detail
+    else:
+        return "", ""
+    # Which rule, never who: no address, domain or IP in the log.
+    logger.info(
+        "sign attempt flagged: petition=%s reason=%s detail=%s", petition_id, reason, detail
+    )
+    return str(reason), detail
