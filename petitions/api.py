@@ -163,6 +163,8 @@ class PetitionSignApi(APIView):
                 display=cleaned["display"],
                 consent_updates=cleaned["consent_updates"],
                 language=translation.get_language() or settings.LANGUAGE_CODE,
+                # Told apart from the form in the organisers' sources.
+                source=services.SignatureSource(medium="api"),
                 client_ip=client_ip(request._request),
                 automated="honeypot" if cleaned["website"] else "",
             )

@@ -99,16 +99,21 @@ def confirm_token_make(public_id: str) -> str:
     return signing.dumps(public_id, salt=CONFIRM_SALT)
 
 
-def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
-    """The signature id in a confirmation token.
+def _token_read(token: str, *, salt: str, max_age_seconds: int) -> str:
+    """The id in a token signed for ``salt``'s purpose.
 
     Raises ``signing.SignatureExpired`` for an old token and ``signing.BadSignature`` for a
-    forged or damaged one.
+    forged or damaged one, or one made for another purpose.
     """
-    value = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age_seconds)
+    value = signing.loads(token, salt=salt, max_age=max_age_seconds)
     if not isinstance(value, str):
         raise signing.BadSignature("unexpected payload")
     return value
+
+
+def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
+    """The signature id in a confirmation token (errors as ``_token_read``)."""
+    return _token_read(token, salt=CONFIRM_SALT, max_age_seconds=max_age_seconds)
 
 
 def manage_token_make(public_id: str) -> str:
@@ -117,12 +122,5 @@ def manage_token_make(public_id: str) -> str:
 
 
 def manage_token_read(token: str, *, max_age_seconds: int) -> str:
-    """The supporter id in a manage token.
-
-    Raises ``signing.SignatureExpired`` for an old token and ``signing.BadSignature`` for a
-    forged or damaged one.
-    """
-    value = signing.loads(token, salt=MANAGE_SALT, max_age=max_age_seconds)
-    if not isinstance(value, str):
-        raise signing.BadSignature("unexpected payload")
-    return value
+    """The supporter id in a manage token (errors as ``_token_read``)."""
+    return _token_read(token, salt=MANAGE_SALT, max_age_seconds=max_age_seconds)

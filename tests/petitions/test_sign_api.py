@@ -86,6 +86,12 @@ def test_the_display_choice_defaults_to_not_shown_and_consent_to_none(client, pe
     assert not Consent.objects.exists()
 
 
+def test_signatures_through_the_api_are_marked_as_coming_from_it(client, petition):
+    post(client, petition, anna())
+
+    assert Signature.objects.get(petition=petition).medium == "api"
+
+
 def test_new_and_duplicate_signers_get_the_same_answer(client, petition):
     first = post(client, petition, anna())
     again = post(client, petition, anna(email="ANNA@example.org"))
