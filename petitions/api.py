@@ -128,6 +128,17 @@ def _petition_closed() -> Response:
     return _detail(message, status_code=status.HTTP_409_CONFLICT)
 
 
+# A signature is a few hundred bytes of JSON; a proof-of-work payload adds about 300.
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _content_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return MAX_BODY_BYTES + 1  # unreadable: treat as too large
+
+
 class PetitionSignApi(APIView):
     """Sign a petition: the sign form's rules and answers, as JSON.
 
@@ -144,6 +155,12 @@ class PetitionSignApi(APIView):
         if not petition.is_open:
             return _petition_closed()
         challenge_attempt_record(petition_id=petition.pk)
+        if _content_length(request) > MAX_BODY_BYTES:
+            # DRF parses the stream itself, so Django's upload limit does not apply here.
+            return _detail(
+                _("The request is too large for a signature."),
+                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         body = request.data
         if not isinstance(body, dict):
             errors = {"__all__": [_("Send a JSON object with the signature's fields.")]}

@@ -195,8 +195,10 @@ def _signature_reopen(
 
 def _supporter_get_or_create(*, email: str, name: str, country: str, language: str) -> Supporter:
     # get_or_create retries the read after an IntegrityError, so two first-time
-    # submissions of one address racing each other end up with one supporter.
-    supporter, _ = Supporter.objects.get_or_create(
+    # submissions of one address racing each other end up with one supporter. The row
+    # lock (PostgreSQL) holds off the address-drop task until this transaction, and the
+    # mail it queues, are committed: the task's conditions then see the queued mail.
+    supporter, _ = Supporter.objects.select_for_update().get_or_create(
         email_digest=identity.email_digest(email),
         defaults={
             "email": email,

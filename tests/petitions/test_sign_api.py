@@ -86,6 +86,14 @@ def test_the_display_choice_defaults_to_not_shown_and_consent_to_none(client, pe
     assert not Consent.objects.exists()
 
 
+def test_an_oversized_body_is_refused_with_413_and_stores_nothing(client, petition):
+    before = stored_rows()
+    response = post(client, petition, anna(name="A" * 20_000))
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert stored_rows() == before
+
+
 def test_signatures_through_the_api_are_marked_as_coming_from_it(client, petition):
     post(client, petition, anna())
 
