@@ -6,6 +6,7 @@ CSRF does not apply to it; signing through it follows every rule of the sign for
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.conf import settings
@@ -170,20 +171,15 @@ class PetitionSignApi(APIView):
             errors = _challenge_errors(petition=petition, payload=body.get("altcha"))
         if errors:
             return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        cleaned = form.cleaned_data
+        fields = form.signature_fields()
+        # Told apart from the form in the organisers' sources.
+        fields["source"] = dataclasses.replace(fields["source"], medium="api")
         try:
             services.signature_create(
                 petition=petition,
-                email=cleaned["email"],
-                name=cleaned["name"],
-                country=cleaned["country"],
-                display=cleaned["display"],
-                consent_updates=cleaned["consent_updates"],
+                **fields,
                 language=translation.get_language() or settings.LANGUAGE_CODE,
-                # Told apart from the form in the organisers' sources.
-                source=services.SignatureSource(medium="api"),
                 client_ip=client_ip(request._request),
-                automated="honeypot" if cleaned["website"] else "",
             )
         except services.PetitionClosedError:
             return _petition_closed()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -15,6 +15,10 @@ from django_countries import countries
 
 from petitions.consent import UPDATES_WORDING
 from petitions.models import Signature
+from petitions.services.signing import SignatureSource
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 # utm/ref values are free text in links anyone can craft; keep a short, plain form.
 _SOURCE_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -70,6 +74,20 @@ class HoneypotField(forms.CharField):
         return value.strip() if isinstance(value, str) else ""
 
 
+def signer_email_field(*, help_text: StrOrPromise) -> forms.EmailField:
+    """The email field every signer-facing form uses: one label, one set of messages."""
+    return forms.EmailField(
+        label=_("Your email"),
+        max_length=254,
+        help_text=help_text,
+        error_messages={
+            "required": _("Please enter your email address."),
+            "invalid": _("Enter an email address like name@example.org."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+
+
 class SignForm(forms.Form):
     name = forms.CharField(
         label=_("Your name"),
@@ -77,15 +95,8 @@ class SignForm(forms.Form):
         error_messages={"required": _("Please enter your name.")},
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    email = forms.EmailField(
-        label=_("Your email"),
-        max_length=254,
-        help_text=_("We send a link to confirm your signature. It is never shown publicly."),
-        error_messages={
-            "required": _("Please enter your email address."),
-            "invalid": _("Enter an email address like name@example.org."),
-        },
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    email = signer_email_field(
+        help_text=_("We send a link to confirm your signature. It is never shown publicly.")
     )
     country = forms.ChoiceField(
         label=_("Country (optional)"),
@@ -134,6 +145,25 @@ class SignForm(forms.Form):
         if _has_control_characters(email):
             raise forms.ValidationError(_("Enter an email address like name@example.org."))
         return email
+
+    def signature_fields(self) -> dict[str, Any]:
+        """The cleaned values as ``signature_create`` keyword arguments (after is_valid()).
+
+        The form and the API both sign through this, so they cannot drift apart. A filled
+        honeypot becomes ``automated="honeypot"``: accepted as usual, never counted or mailed.
+        """
+        data = self.cleaned_data
+        return {
+            "email": data["email"],
+            "name": data["name"],
+            "country": data["country"],
+            "display": data["display"],
+            "consent_updates": data["consent_updates"],
+            "source": SignatureSource(
+                source=data["utm_source"], medium=data["utm_medium"], campaign=data["utm_campaign"]
+            ),
+            "automated": "honeypot" if data["website"] else "",
+        }
 
 
 class ConfirmCodeForm(forms.Form):

@@ -5,20 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from petitions.forms import signer_email_field
 from petitions.models import Signature
 
 
 class ManageRequestForm(forms.Form):
-    email = forms.EmailField(
-        label=_("Your email"),
-        max_length=254,
-        help_text=_("The address you signed with. We send the link there."),
-        error_messages={
-            "required": _("Please enter your email address."),
-            "invalid": _("Enter an email address like name@example.org."),
-        },
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
-    )
+    email = signer_email_field(help_text=_("The address you signed with. We send the link there."))
 
 
 class DisplayForm(forms.Form):

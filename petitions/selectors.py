@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,9 +76,13 @@ def display_name(*, name: str, display: str) -> str:
     return ""
 
 
+def _recent_signers_key(petition_id: int) -> str:
+    return f"petition:{petition_id}:recent-signers"
+
+
 def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
     """The latest confirmed signers who chose to be shown, newest first (cached briefly)."""
-    key = f"petition:{petition.pk}:recent-signers"
+    key = _recent_signers_key(petition.pk)
     cached: list[PublicSigner] | None = cache.get(key)
     if cached is not None:
         return cached
@@ -116,9 +120,9 @@ def petition_count_label(*, count: int, goal: int) -> str:
     }
 
 
-def petition_recent_signers_forget(*, petition_id: int) -> None:
+def petition_recent_signers_forget(*, petition_ids: Iterable[int]) -> None:
     """Drop the cached recent signers, after signatures left or lost their names."""
-    cache.delete(f"petition:{petition_id}:recent-signers")
+    cache.delete_many([_recent_signers_key(petition_id) for petition_id in petition_ids])
 
 
 @dataclass(frozen=True)

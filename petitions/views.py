@@ -72,22 +72,12 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
         wait_token=request.POST.get("challenge_wait", ""),
     ):
         return _challenge_failed(request, petition=petition, form=form)
-    data = form.cleaned_data
     try:
         services.signature_create(
             petition=petition,
-            email=data["email"],
-            name=data["name"],
-            country=data["country"],
-            display=data["display"],
-            consent_updates=data["consent_updates"],
+            **form.signature_fields(),
             language=request.LANGUAGE_CODE,
-            source=services.SignatureSource(
-                source=data["utm_source"], medium=data["utm_medium"], campaign=data["utm_campaign"]
-            ),
             client_ip=client_ip(request),
-            # A filled honeypot is accepted as usual but never counted or mailed.
-            automated="honeypot" if data["website"] else "",
         )
     except services.PetitionClosedError:
         return _petition_closed(request, petition=petition, form=form)

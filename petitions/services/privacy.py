@@ -20,7 +20,6 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, TextField, Value
 from django.db.models.functions import Cast
@@ -30,6 +29,7 @@ from mailer import services as mailer
 from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.models import Consent, Signature, Supporter
+from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
 from trust import crypto
 
@@ -247,13 +247,6 @@ def supporter_signature_get(*, supporter: Supporter, signature_public_id: uuid.U
     return _signature_of(supporter=supporter, signature_public_id=signature_public_id)
 
 
-def _recent_signers_forget(*, petition_ids: Iterable[int]) -> None:
-    # The public "recent signatures" list is cached for a few seconds
-    # (petitions.selectors.petition_recent_signers); someone who hides their name or
-    # leaves should disappear from it now, not a few seconds later.
-    cache.delete_many([f"petition:{petition_id}:recent-signers" for petition_id in petition_ids])
-
-
 def signature_display_change(
     *, supporter: Supporter, signature_public_id: uuid.UUID, display: str
 ) -> Signature:
@@ -267,7 +260,7 @@ def signature_display_change(
     signature = _signature_of(supporter=supporter, signature_public_id=signature_public_id)
     Signature.objects.filter(pk=signature.pk).update(display=display)
     signature.display = display
-    _recent_signers_forget(petition_ids=[signature.petition_id])
+    petition_recent_signers_forget(petition_ids=[signature.petition_id])
     return signature
 
 
@@ -295,7 +288,7 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
         if not still_signed:
             _consents_withdraw(supporter=supporter, campaign_ids=[campaign.pk])
     signature.refresh_from_db(fields=["status", "counted"])
-    _recent_signers_forget(petition_ids=[signature.petition_id])
+    petition_recent_signers_forget(petition_ids=[signature.petition_id])
     return signature
 
 
@@ -341,7 +334,7 @@ def supporter_erase(*, supporter: Supporter) -> int:
             supporter=None, display=Signature.Display.HIDDEN, ip_hash="", ip_network_hash=""
         )
         Supporter.objects.filter(pk=supporter.pk).delete()
-    _recent_signers_forget(petition_ids={petition_id for _, _, petition_id in rows})
+    petition_recent_signers_forget(petition_ids={petition_id for _, _, petition_id in rows})
     logger.info("a supporter was erased at their request")
     return len(rows)
 

@@ -99,7 +99,7 @@ def petition_anonymise(*, petition: Petition) -> int:
         now = timezone.now()
         Petition.objects.filter(pk=petition.pk).update(anonymised_at=now)
     petition.anonymised_at = now
-    petition_recent_signers_forget(petition_id=petition.pk)
+    petition_recent_signers_forget(petition_ids=[petition.pk])
     logger.info("petition %s anonymised: %s signatures detached", petition.public_id, detached)
     return detached
 

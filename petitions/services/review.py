@@ -406,8 +406,7 @@ def _petitions_changed(*, petition_ids: set[int]) -> None:
     if not petition_ids:
         return
     petition_integrity_refresh(petition_ids=petition_ids)
-    for petition_id in petition_ids:
-        petition_recent_signers_forget(petition_id=petition_id)
+    petition_recent_signers_forget(petition_ids=petition_ids)
 
 
 def _actor(actor: Any) -> str:

@@ -31,7 +31,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from config.celery import app as celery_app
 from petitions import services
 from petitions.models import Petition, Signature
-from tests.factories import campaign_create, petition_create
+from tests.factories import campaign_create, petition_create, signature_create
 
 pytestmark = pytest.mark.e2e
 
@@ -526,3 +526,54 @@ def test_with_javascript_off_a_challenge_petition_is_signed_after_a_short_wait(
     finally:
         context.close()
     assert Signature.objects.get(petition=petition).status == Signature.Status.PENDING
+
+
+def test_a_signer_manages_their_signature_from_the_emailed_link(
+    page: Page, live_server: Any, outbox_dir: Path, petition: Petition
+) -> None:
+    # Anna signed and confirmed earlier; without consent to updates her address was then
+    # dropped, and asking for the link stores it again for that one email.
+    signature = signature_create(petition=petition, email="anna@example.org", confirmed=True)
+    assert services.signature_counts_refresh() == 1
+    for old in outbox_dir.glob("*.eml"):
+        old.unlink()  # her confirmation email: the inbox now starts empty
+
+    page.goto(campaign_url(live_server, petition))
+    page.get_by_role("link", name="Manage my signature").click()
+    page.get_by_label("Your email").fill("Anna@Example.org")
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+
+    message = mail_read(outbox_dir)
+    assert message["To"] == "Anna@Example.org"
+    links = re.findall(rf"{re.escape(live_server.url)}/manage/[^/\s]+/", mail_text(message))
+    assert len(links) == 1, mail_text(message)
+    page.goto(links[0])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your signatures and data")
+    expect(page.get_by_role("heading", name=petition.title)).to_be_visible()
+
+    # Each form on the page posts back to the site; a real browser sends the Origin and
+    # Referer that Django's CSRF check wants, under this page's referrer policy.
+    page.get_by_label("Full name").check()
+    page.get_by_role("button", name="Save how my name is shown").click()
+    expect(page.get_by_text("Saved: your name is now shown as you chose.")).to_be_visible()
+    signature.refresh_from_db()
+    assert signature.display == Signature.Display.FULL
+
+    page.get_by_role("link", name="Withdraw this signature").click()
+    page.get_by_role("button", name="Withdraw my signature").click()
+    expect(page.get_by_text("Your signature is withdrawn. It no longer counts.")).to_be_visible()
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.WITHDRAWN
+    petition.refresh_from_db()
+    assert petition.signature_count == 0
+
+    page.get_by_role("button", name="Erase my data").click()
+    expect(page.get_by_text("Tick the box to confirm that you want to be erased.")).to_have_count(2)
+    page.get_by_label("I understand:").check()
+    page.get_by_role("button", name="Erase my data").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your data is erased")
+    signature.refresh_from_db()
+    assert signature.supporter is None
+    page.goto(links[0])  # the link died with the person it was for
+    expect(page.get_by_role("heading", name="Your signatures and data")).to_have_count(0)
