@@ -1,0 +1,1 @@
+"""Ground-level helpers shared by every app. Imports no app of this project."""
