@@ -622,6 +622,35 @@ def supporters_reencrypt(*, batch_size: int = 500) -> int:
     return rewritten
 
 
+def manage_link_requests_reencrypt() -> int:
+    """Re-encrypt the pending manage-link requests under the first key; returns how many.
+
+    There are only the requests of the last hour. One that no listed key opens could
+    never be answered, so it is deleted rather than stopping the rotation.
+    """
+    current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    rewritten = 0
+    with transaction.atomic():
+        rows = list(
+            ManageLinkRequest.objects.select_for_update()
+            .annotate(email_token=Cast("email", TextField()))
+            .values_list("pk", "email_token")
+        )
+        for pk, token in rows:
+            if _is_under(current, token):
+                continue
+            try:
+                rotated = crypto.rotate(token)
+            except InvalidToken:
+                ManageLinkRequest.objects.filter(pk=pk).delete()
+                continue
+            ManageLinkRequest.objects.filter(pk=pk).update(
+                email=Value(rotated, output_field=TextField())
+            )
+            rewritten += 1
+    return rewritten
+
+
 def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[str, Value]:
     changes = {}
     for name, token in tokens.items():

@@ -666,3 +666,9 @@ def test_the_footer_links_to_the_manage_page(client, petition):
 def test_the_thanks_and_confirmed_pages_link_to_the_manage_page(client, petition, page_name):
     html = page(client.get(f"/p/{petition.slug}/{page_name}/"))
     assert "Manage or withdraw your signature" in html
+
+
+def test_what_is_kept_is_said_in_russian_with_russian_plurals(anna_path):
+    html = page(Client(HTTP_ACCEPT_LANGUAGE="ru").get(anna_path))
+    assert "Что мы храним и до какого времени" in html
+    assert "удаляется через 7 дней" in html

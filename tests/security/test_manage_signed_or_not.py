@@ -9,6 +9,7 @@ mail. Only the owner of a known address ever receives anything.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -316,3 +317,58 @@ def test_the_address_in_a_request_row_is_encrypted_at_rest(signer):
         [(stored,)] = cursor.fetchall()
     assert "example" not in stored.lower()
     assert "known" not in stored.lower()
+
+
+def test_the_limit_message_is_in_the_visitors_language(settings):
+    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 1
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    ask(UNKNOWN, ip="192.0.2.1", client=client)
+    response = ask(UNKNOWN, ip="192.0.2.2", client=client)
+    assert response.status_code == 429
+    assert "слишком часто запрашивали ссылку" in response.content.decode()
+
+
+def at_once(count: int, work: Callable[[int], bool]) -> list[bool]:
+    """Run ``work(i)`` in ``count`` threads released together (each its own connection)."""
+    barrier = threading.Barrier(count, timeout=30)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            barrier.wait()
+            results.append(work(index))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not [thread for thread in threads if thread.is_alive()], "a thread is stuck"
+    assert errors == []
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_answers_for_one_person_mail_once(settings):
+    settings.MANAGE_LINK_INTERVAL_SECONDS = 600
+    signature_create(petition=petition_create(), email=KNOWN, confirmed=True)
+    rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(8)]
+    results = at_once(8, lambda i: privacy.manage_link_request_process(request_id=rows[i].pk))
+    assert sorted(results) == [False] * 7 + [True]
+    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert not ManageLinkRequest.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_request_answered_by_several_workers_at_once_mails_once(settings):
+    settings.MANAGE_LINK_INTERVAL_SECONDS = 0  # only the claim on the row may stop a second
+    signature_create(petition=petition_create(), email=KNOWN, confirmed=True)
+    row = ManageLinkRequest.objects.create(email=KNOWN, language="en")
+    results = at_once(6, lambda i: privacy.manage_link_request_process(request_id=row.pk))
+    assert sorted(results) == [False] * 5 + [True]
+    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
