@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 class _Task(Protocol):
     name: str
 
-    def apply_async(self, args: Any = ..., kwargs: Any = ..., **options: Any) -> Any: ...
+    def apply_async(
+        self, args: tuple[Any, ...] | None = ..., kwargs: dict[str, Any] | None = ...
+    ) -> Any: ...
 
 
 def enqueue_now(task: _Task, *args: Any, **kwargs: Any) -> bool:

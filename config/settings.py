@@ -204,6 +204,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Answers manage-link requests whose task was lost; deletes those too old to answer.
+    "manage-link-requests-sweep": {
+        "task": "petitions.tasks.manage_link_requests_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Deletes people whose last signature was withdrawn days ago.
+    "supporters-unlinked-delete": {
+        "task": "petitions.tasks.supporters_unlinked_delete",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Re-enqueues outbox rows whose task was lost (broker down at commit time, worker killed).
     "outbox-requeue": {
         "task": "mailer.tasks.outbox_requeue",
@@ -281,6 +293,12 @@ RATE_DOMAIN_EXEMPT = env_list(
 )  # fmt: skip
 # Typed confirmation codes per client IP per hour (the emailed link is never limited).
 RATE_CONFIRM_CODE_PER_HOUR = env_int("SBOR_RATE_CONFIRM_CODE_PER_HOUR", 30, minimum=1)
+# Requests for a manage link ("/manage/") per client IP and per address, per hour. Counted
+# the same whether or not the address has signed, so the limits reveal nothing.
+RATE_MANAGE_IP_PER_HOUR = env_int("SBOR_RATE_MANAGE_IP_PER_HOUR", 5, minimum=1)
+RATE_MANAGE_ADDRESS_PER_HOUR = env_int("SBOR_RATE_MANAGE_ADDRESS_PER_HOUR", 3, minimum=1)
+# A person gets at most one manage-link email this often, whatever the limits above allow.
+MANAGE_LINK_INTERVAL_SECONDS = env_int("SBOR_MANAGE_LINK_INTERVAL_SECONDS", 600, minimum=0)
 # Signature attempts per petition per minute above which the proof-of-work challenge is
 # switched on for that petition, for CHALLENGE_AUTO_MINUTES.
 CHALLENGE_AUTO_PER_MINUTE = env_int("SBOR_CHALLENGE_AUTO_PER_MINUTE", 120, minimum=1)

@@ -11,26 +11,46 @@ import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from petitions.manage_forms import DisplayForm, EraseForm, ManageRequestForm
 from petitions.models import Signature, Supporter
 from petitions.services import privacy
+from trust.network import client_ip
 
 View = Callable[..., HttpResponse]
 
-# What the page says after a change; the redirect carries only the key.
+# What the page says after a change; the redirect carries only the key (and, after a
+# withdrawal, the petition's public id: the signature is no longer on the page to name it).
 _DONE = {
     "display": _("Saved: your name is now shown as you chose."),
-    "withdrawn": _("Your signature is withdrawn. It no longer counts."),
+    "withdrawn": _(
+        "Your signature is withdrawn and no longer linked to you. It no longer counts; the "
+        "petition keeps only an anonymous row so that its numbers stay true."
+    ),
     "consent": _("Done: you will get no more updates about this campaign."),
+}
+
+
+# Past a limit on "/manage/": the same words for every address, signed or not.
+_LIMITED = {
+    "address": _(
+        "This address has asked for a link too often in the last hour. Wait an hour and try "
+        "again; a link we already sent keeps working for 24 hours."
+    ),
+    "ip": _(
+        "Too many links have been asked for from your network in the last hour. Wait an hour "
+        "and try again."
+    ),
 }
 
 
@@ -86,7 +106,16 @@ def manage_request(request: HttpRequest) -> HttpResponse:
         return render(request, "petitions/manage_request.html", {"form": form})
     if not form.is_valid():
         return render(request, "petitions/manage_request.html", {"form": form}, status=422)
-    privacy.manage_link_request(email=form.cleaned_data["email"], language=request.LANGUAGE_CODE)
+    try:
+        privacy.manage_link_request(
+            email=form.cleaned_data["email"],
+            language=request.LANGUAGE_CODE,
+            ip=client_ip(request),
+        )
+    except privacy.ManageLinkRateLimitedError as exc:
+        # Known and unknown addresses reach the limits alike, so this tells nothing either.
+        form.add_error("email", _LIMITED[exc.scope])
+        return render(request, "petitions/manage_request.html", {"form": form}, status=429)
     # The same page whether or not the address has signed.
     return render(request, "petitions/manage_requested.html")
 
@@ -115,21 +144,45 @@ def _manage_render(
                 prefix=str(signature.public_id), initial={"display": signature.display}
             )
         standing = signature.status in (Signature.Status.PENDING, Signature.Status.CONFIRMED)
-        rows.append({"signature": signature, "display_form": form, "standing": standing})
+        rows.append(
+            {
+                "signature": signature,
+                "display_form": form,
+                "standing": standing,
+                "kept_until": privacy.signature_retention_ends(signature=signature),
+            }
+        )
     context = {
         "token": token,
         "supporter": supporter,
         "signatures": rows,
         "consents": list(privacy.supporter_consents(supporter=supporter)),
         "erase_form": erase_form or EraseForm(),
-        "done": _DONE.get(request.GET.get("done", "")),
+        "done": _done_message(request),
         "fraud_window_days": settings.FRAUD_WINDOW_DAYS,
+        "retention_notes": privacy.supporter_retention_notes(supporter=supporter),
     }
     return render(request, "petitions/manage.html", context, status=status)
 
 
-def _done(token: str, what: str) -> HttpResponse:
-    return redirect(f"{reverse('signature-manage', args=[token])}?done={what}")
+def _done_message(request: HttpRequest) -> str | None:
+    what = request.GET.get("done", "")
+    if what == "withdrawn":
+        petition = privacy.petition_by_public_id(public_id=request.GET.get("petition", ""))
+        if petition is not None:
+            return gettext(
+                "Your signature on “%(title)s” is withdrawn and no longer linked to you. It "
+                "no longer counts; the petition keeps only an anonymous row (withdrawn, when "
+                "it was made, its language and where it came from) so that its numbers stay "
+                "true. Nothing in that row points to you."
+            ) % {"title": petition.title}
+    message = _DONE.get(what)
+    return str(message) if message is not None else None
+
+
+def _done(token: str, what: str, **extra: str) -> HttpResponse:
+    query = urlencode({"done": what, **extra})
+    return redirect(f"{reverse('signature-manage', args=[token])}?{query}")
 
 
 @_token_page
@@ -170,7 +223,7 @@ def manage_withdraw(
         )
         if signature.status != Signature.Status.WITHDRAWN:
             return redirect("signature-manage", token=token)
-        return _done(token, "withdrawn")
+        return _done(token, "withdrawn", petition=str(signature.petition.public_id))
     signature = privacy.supporter_signature_get(
         supporter=supporter, signature_public_id=signature_id
     )

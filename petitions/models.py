@@ -89,6 +89,9 @@ class Supporter(models.Model):
     # person gave no consent to updates (``email_dropped_at`` says when).
     email = EncryptedTextField(_("email"), blank=True)
     email_dropped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When their last signature was withdrawn: someone with no signature left is deleted a
+    # few days later (privacy.supporters_unlinked_delete) unless they sign again.
+    unlinked_at = models.DateTimeField(null=True, blank=True, editable=False)
     name = EncryptedTextField(_("name"))
     country = CountryField(_("country"), blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
@@ -267,3 +270,21 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.purpose} v{self.wording_version}"
+
+
+class ManageLinkRequest(models.Model):
+    """Someone asked "/manage/" for a link; a task answers it (or finds nobody to answer).
+
+    The request writes this row and enqueues one task whatever the address, so the work
+    done while the person waits never depends on whether the address has signed. The row
+    lives for seconds: the task deletes it as it claims it, and a periodic sweep answers
+    rows whose task was lost and deletes those too old to answer.
+    """
+
+    # As typed (mail goes to it if it belongs to a supporter whose address was dropped).
+    email = EncryptedTextField()
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"manage link request {self.pk}"

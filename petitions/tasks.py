@@ -38,3 +38,21 @@ def petition_integrity_refresh() -> int:
 def petitions_retention_apply() -> int:
     """Anonymise petitions closed longer than their campaign's retention period (hourly)."""
     return services.petitions_retention_apply()
+
+
+@shared_task(ignore_result=True)
+def manage_link_request_process(request_id: int) -> bool:
+    """Answer one "/manage/" request: mail the link if the address belongs to a signer."""
+    return privacy.manage_link_request_process(request_id=request_id)
+
+
+@shared_task(ignore_result=True)
+def manage_link_requests_sweep() -> int:
+    """Answer manage-link requests whose task was lost; drop stale ones (every minute)."""
+    return privacy.manage_link_requests_sweep()
+
+
+@shared_task(ignore_result=True)
+def supporters_unlinked_delete() -> int:
+    """Delete people whose last signature was withdrawn days ago (hourly)."""
+    return privacy.supporters_unlinked_delete()

@@ -24,17 +24,30 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from common.tasks import enqueue_on_commit
 from mailer import services as mailer
 from mailer.models import OutboxMessage
 from petitions import identity
-from petitions.models import Consent, Signature, Supporter
+from petitions.models import Consent, ManageLinkRequest, Petition, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
+from petitions.services.retention import petition_retention_ends
 from trust import crypto
+from trust.services import manage_link_request_limit
 
 logger = logging.getLogger(__name__)
 
+# A manage-link request is left this long to the task enqueued with it before the sweep
+# answers it, and dropped unanswered once this old.
+MANAGE_LINK_REQUEST_GRACE = timedelta(minutes=1)
+MANAGE_LINK_REQUEST_STALE = timedelta(hours=1)
+# Someone whose last signature was withdrawn is deleted this long afterwards (time to look
+# at the manage page or download their data), unless they sign again.
+SUPPORTER_UNLINKED_KEEP = timedelta(days=7)
 # Signatures that stand (or may still stand once confirmed): what a withdrawal acts on.
 _STANDING = (Signature.Status.PENDING, Signature.Status.CONFIRMED)
 # The encrypted columns of Supporter, the only model that holds names and addresses.
@@ -53,33 +66,99 @@ class ManageItemNotFoundError(Exception):
     """The signature or campaign is not the supporter's own (or does not exist)."""
 
 
+class ManageLinkRateLimitedError(Exception):
+    """Too many requests for a manage link; ``scope`` says which limit: "ip" or "address"."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(scope)
+        self.scope = scope
+
+
 # --- The manage link ----------------------------------------------------------------------
 
 
-def manage_link_request(*, email: str, language: str) -> bool:
-    """Mail a manage link to the supporter with this address; True if one was queued.
+def manage_link_request(*, email: str, language: str, ip: str) -> ManageLinkRequest:
+    """Take a request for a manage link: count it, record it, and leave the rest to a task.
 
-    Callers must answer the same whether or not the address is known, so that the page
-    never tells who has signed. At most one link per supporter per
-    ``DUPLICATE_EMAIL_INTERVAL_SECONDS``: the form cannot be used to flood an inbox.
-    An address that was dropped is stored again from what was typed (it has the same
-    keyed hash, so it is the same mailbox); ``supporter_emails_drop`` removes it again
-    once the mail has gone.
+    The work done here is the same for every address (two rate-limit hits, one row, one
+    task), so neither the answer nor the time it takes tells whether the address has
+    signed; ``manage_link_request_process`` then mails the link if it has. Raises
+    ``ManageLinkRateLimitedError`` past the limits per client IP or per address
+    (``RATE_MANAGE_IP_PER_HOUR``, ``RATE_MANAGE_ADDRESS_PER_HOUR``), which count known
+    and unknown addresses alike.
+    """
+    from petitions import tasks  # the tasks module imports the services
+
+    exceeded = manage_link_request_limit(ip=ip, email=email)
+    if exceeded:
+        raise ManageLinkRateLimitedError(exceeded)
+    with transaction.atomic():
+        request = ManageLinkRequest.objects.create(email=email, language=language)
+        enqueue_on_commit(tasks.manage_link_request_process, request.pk)
+    return request
+
+
+def manage_link_request_process(*, request_id: int) -> bool:
+    """Answer one manage-link request; True if a link was queued. Safe to run twice.
+
+    Deleting the row is the claim: of two runs only the one whose DELETE removed it goes
+    on (on PostgreSQL the other waits for that transaction, then finds nothing). The row
+    goes whatever the outcome; a request older than ``MANAGE_LINK_REQUEST_STALE`` is
+    dropped unanswered, since the person has stopped waiting for it.
+    """
+    with transaction.atomic():
+        request = ManageLinkRequest.objects.filter(pk=request_id).first()
+        if request is None:
+            return False
+        if not ManageLinkRequest.objects.filter(pk=request.pk).delete()[0]:
+            return False
+        if request.created_at < timezone.now() - MANAGE_LINK_REQUEST_STALE:
+            return False
+        return _manage_link_send(email=request.email, language=request.language)
+
+
+def manage_link_requests_sweep(*, limit: int = 500) -> int:
+    """Answer requests whose task was lost, delete those too old to answer; returns how
+    many were answered (mailed or not).
+
+    Rows younger than ``MANAGE_LINK_REQUEST_GRACE`` are left to the task enqueued when they
+    were written. Runs every minute (``CELERY_BEAT_SCHEDULE``).
+    """
+    now = timezone.now()
+    ManageLinkRequest.objects.filter(created_at__lt=now - MANAGE_LINK_REQUEST_STALE).delete()
+    ids = list(
+        ManageLinkRequest.objects.filter(created_at__lt=now - MANAGE_LINK_REQUEST_GRACE)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for request_id in ids:
+        manage_link_request_process(request_id=request_id)
+    return len(ids)
+
+
+def _manage_link_send(*, email: str, language: str) -> bool:
+    """Mail a manage link to the supporter with this address, if there is one and the
+    interval allows; True if one was queued. Call inside a transaction.
+
+    At most one link per supporter per ``MANAGE_LINK_INTERVAL_SECONDS``, however many
+    requests got past the limits: the form cannot be used to flood an inbox. An address
+    that was dropped is stored again from what was typed (it has the same keyed hash, so
+    it is the same mailbox); ``supporter_emails_drop`` removes it again once the mail has
+    gone.
     """
     digest = identity.email_digest(email)
-    with transaction.atomic():
-        # The row lock makes "was a link sent lately?" and "send one" a single step, so
-        # simultaneous requests mail once.
-        supporter = Supporter.objects.select_for_update().filter(email_digest=digest).first()
-        if supporter is None or _manage_link_sent_recently(supporter=supporter):
-            return False
-        supporter_email_restore(supporter=supporter, email=email)
-        mailer.signature_manage_link_email_queue(supporter=supporter, language=language)
+    # The row lock makes "was a link sent lately?" and "send one" a single step, so
+    # simultaneous requests mail once.
+    supporter = Supporter.objects.select_for_update().filter(email_digest=digest).first()
+    if supporter is None or _manage_link_sent_recently(supporter=supporter):
+        return False
+    supporter_email_restore(supporter=supporter, email=email)
+    mailer.signature_manage_link_email_queue(supporter=supporter, language=language)
     return True
 
 
 def _manage_link_sent_recently(*, supporter: Supporter) -> bool:
-    interval = timedelta(seconds=settings.DUPLICATE_EMAIL_INTERVAL_SECONDS)
+    interval = timedelta(seconds=settings.MANAGE_LINK_INTERVAL_SECONDS)
     if not interval:
         return False
     return OutboxMessage.objects.filter(
@@ -140,12 +219,66 @@ def supporter_signatures(*, supporter: Supporter) -> QuerySet[Signature]:
     )
 
 
+def petition_by_public_id(*, public_id: str) -> Petition | None:
+    """A petition by its public id (as found in a URL), or None for anything else."""
+    try:
+        return Petition.objects.filter(public_id=uuid.UUID(public_id)).first()
+    except ValueError:
+        return None
+
+
 def supporter_consents(*, supporter: Supporter) -> QuerySet[Consent]:
     return (
         Consent.objects.filter(supporter=supporter)
         .select_related("campaign__organisation", "signature__petition")
         .order_by("given_at", "pk")
     )
+
+
+def supporter_retention_notes(*, supporter: Supporter) -> list[str]:
+    """What stays stored about the person and until when, in plain sentences (translated).
+
+    The manage page and the data download say the same, from this one list.
+    """
+    notes = [
+        _(
+            "Your name, country and language, a keyed hash of your address and the list of "
+            "emails we sent you (what and when, never their text) are kept while any "
+            "signature of yours stands: until each petition's data is anonymised, a set "
+            "time after it closes (see each signature), or until you erase them here."
+        ),
+        _(
+            "Your email address itself is kept, encrypted, only while an email to you is "
+            "due or while you agree to updates."
+        ),
+        _(
+            "A signature you withdraw is detached from you at once: the petition keeps an "
+            "anonymous row (withdrawn, when it was made, its language and where it came "
+            "from) so that its numbers stay true, and nothing in it points to you. The "
+            "emails about it are deleted, and so is your consent to the campaign's updates "
+            "if you have no other signature there."
+        ),
+        ngettext(
+            "Once none of your signatures is left, the rest is deleted %(days)s day later, "
+            "unless you sign again.",
+            "Once none of your signatures is left, the rest is deleted %(days)s days later, "
+            "unless you sign again.",
+            SUPPORTER_UNLINKED_KEEP.days,
+        )
+        % {"days": SUPPORTER_UNLINKED_KEEP.days},
+    ]
+    if supporter.unlinked_at is not None:
+        ends = supporter.unlinked_at + SUPPORTER_UNLINKED_KEEP
+        notes.append(
+            _("None of your signatures is left: what is shown here will be deleted on %(date)s.")
+            % {"date": date_format(timezone.localtime(ends), "DATE_FORMAT")}
+        )
+    return notes
+
+
+def signature_retention_ends(*, signature: Signature) -> datetime | None:
+    """When the signature's link to the person ends by retention (None: petition still open)."""
+    return petition_retention_ends(petition=signature.petition)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -171,7 +304,9 @@ def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
             "country": str(supporter.country or ""),
             "language": supporter.language,
             "created_at": _iso(supporter.created_at),
+            "unlinked_at": _iso(supporter.unlinked_at),
         },
+        "what_is_kept": supporter_retention_notes(supporter=supporter),
         "signatures": [
             _signature_export(signature) for signature in supporter_signatures(supporter=supporter)
         ],
@@ -210,6 +345,8 @@ def _signature_export(signature: Signature) -> dict[str, Any]:
         "source_campaign": signature.source_campaign,
         "ip_keyed_hash": signature.ip_hash or None,
         "ip_network_keyed_hash": signature.ip_network_hash or None,
+        "kept_until": _iso(signature_retention_ends(signature=signature)),
+        "kept_after_petition_closes_days": petition.campaign.retention_days,
     }
 
 
@@ -265,14 +402,18 @@ def signature_display_change(
 
 
 def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) -> Signature:
-    """Withdraw one of the supporter's signatures; it leaves the stored count at once.
+    """Withdraw one of the supporter's signatures: it leaves the count and the person at once.
 
-    Only pending and confirmed signatures are withdrawn: an invalidated one was never
-    counted and keeps its status, so the petition's integrity line stays true. When no
-    other standing signature of theirs remains in that campaign, their consent to the
-    campaign's updates is withdrawn too: they agreed to it by signing there, and leaving
-    the campaign should not leave them on its mailing list. Raises
-    ``ManageItemNotFoundError`` if the signature is not theirs.
+    A pending or confirmed signature becomes "withdrawn" and, in the same transaction, is
+    detached: the row stays so that the count and the integrity line stay true, but with
+    no supporter, name hidden, IP hashes and confirmation code emptied; the emails about
+    it are deleted (a queued one is not sent) and no consent points to it any more. When
+    no other standing signature of theirs remains in that campaign, their consent to the
+    campaign's updates is deleted too: they agreed to it by signing there, and a record
+    of it would tie them to the campaign they left. If no signature of theirs remains at
+    all, ``Supporter.unlinked_at`` starts the time after which they are deleted
+    (``supporters_unlinked_delete``). An invalidated signature was never counted and is
+    left as it is. Raises ``ManageItemNotFoundError`` if the signature is not theirs.
     """
     with transaction.atomic():
         signature = _signature_of(
@@ -280,16 +421,54 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
         )
         if signature.status not in _STANDING:
             return signature
-        signature_statuses_change(signature_ids=[signature.pk], status=Signature.Status.WITHDRAWN)
+        Consent.objects.filter(signature=signature).update(signature=None)
+        OutboxMessage.objects.filter(signature=signature).delete()
+        signature_statuses_change(
+            signature_ids=[signature.pk],
+            status=Signature.Status.WITHDRAWN,
+            supporter=None,
+            display=Signature.Display.HIDDEN,
+            ip_hash="",
+            ip_network_hash="",
+            confirm_code_digest="",
+        )
         campaign = signature.petition.campaign
         still_signed = Signature.objects.filter(
             supporter=supporter, petition__campaign=campaign, status__in=_STANDING
         ).exists()
         if not still_signed:
-            _consents_withdraw(supporter=supporter, campaign_ids=[campaign.pk])
-    signature.refresh_from_db(fields=["status", "counted"])
+            Consent.objects.filter(supporter=supporter, campaign=campaign).delete()
+        if not Signature.objects.filter(supporter=supporter).exists():
+            Supporter.objects.filter(pk=supporter.pk).update(unlinked_at=timezone.now())
+    signature.refresh_from_db(fields=["status", "counted", "supporter", "display"])
     petition_recent_signers_forget(petition_ids=[signature.petition_id])
     return signature
+
+
+def supporters_unlinked_delete(*, batch_size: int = 500) -> int:
+    """Delete people left with no signature for ``SUPPORTER_UNLINKED_KEEP``; returns how many.
+
+    Someone who withdrew every signature has nothing left that needs their name or
+    address; they keep a few days to look at the manage page or download their data.
+    Someone who signed again since has a signature and stays. Rows are locked and checked
+    again before deleting, so a person signing at this moment is not deleted under them.
+    """
+    cutoff = timezone.now() - SUPPORTER_UNLINKED_KEEP
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Supporter.objects.select_for_update(skip_locked=True)
+                .filter(unlinked_at__lt=cutoff)
+                .exclude(Exists(Signature.objects.filter(supporter=OuterRef("pk"))))
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if ids:
+                Supporter.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            return deleted
 
 
 def _consents_withdraw(*, supporter: Supporter, campaign_ids: Iterable[int]) -> int:
@@ -440,6 +619,35 @@ def supporters_reencrypt(*, batch_size: int = 500) -> int:
         if len(rows) < batch_size:
             break
         after = rows[-1][0]
+    return rewritten
+
+
+def manage_link_requests_reencrypt() -> int:
+    """Re-encrypt the pending manage-link requests under the first key; returns how many.
+
+    There are only the requests of the last hour. One that no listed key opens could
+    never be answered, so it is deleted rather than stopping the rotation.
+    """
+    current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    rewritten = 0
+    with transaction.atomic():
+        rows = list(
+            ManageLinkRequest.objects.select_for_update()
+            .annotate(email_token=Cast("email", TextField()))
+            .values_list("pk", "email_token")
+        )
+        for pk, token in rows:
+            if _is_under(current, token):
+                continue
+            try:
+                rotated = crypto.rotate(token)
+            except InvalidToken:
+                ManageLinkRequest.objects.filter(pk=pk).delete()
+                continue
+            ManageLinkRequest.objects.filter(pk=pk).update(
+                email=Value(rotated, output_field=TextField())
+            )
+            rewritten += 1
     return rewritten
 
 

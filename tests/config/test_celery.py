@@ -21,6 +21,8 @@ SCHEDULED = {
     "petitions.tasks.supporter_emails_drop",
     "petitions.tasks.petitions_retention_apply",
     "trust.tasks.ip_hashes_drop",
+    "petitions.tasks.manage_link_requests_sweep",
+    "petitions.tasks.supporters_unlinked_delete",
 }
 
 
@@ -82,6 +84,10 @@ def test_every_scheduled_task_is_registered():
 
 def test_counts_are_refreshed_at_most_every_ten_seconds():
     assert 0 < seconds(entry_for("petitions.tasks.signature_counts_refresh")["schedule"]) <= 10
+
+
+def test_lost_manage_link_requests_are_answered_within_a_few_minutes():
+    assert seconds(entry_for("petitions.tasks.manage_link_requests_sweep")["schedule"]) <= 300
 
 
 def test_the_outbox_is_requeued_every_few_minutes_at_most():

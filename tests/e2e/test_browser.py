@@ -562,9 +562,10 @@ def test_a_signer_manages_their_signature_from_the_emailed_link(
 
     page.get_by_role("link", name="Withdraw this signature").click()
     page.get_by_role("button", name="Withdraw my signature").click()
-    expect(page.get_by_text("Your signature is withdrawn. It no longer counts.")).to_be_visible()
+    expect(page.get_by_text(f"Your signature on “{petition.title}” is withdrawn")).to_be_visible()
     signature.refresh_from_db()
     assert signature.status == Signature.Status.WITHDRAWN
+    assert signature.supporter is None  # detached at once, not only at erasure
     petition.refresh_from_db()
     assert petition.signature_count == 0
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import TextField, Value
 
 from petitions import identity
-from petitions.models import Petition, Signature, Supporter
+from petitions.models import ManageLinkRequest, Petition, Signature, Supporter
 from petitions.services import signature_confirm
 from tests.factories import petition_create, signature_create
 from trust.crypto import EncryptedTextField
@@ -144,15 +144,42 @@ def test_a_query_on_an_encrypted_column_is_an_error_not_a_silent_miss(client):
 
 
 def test_supporter_holds_the_only_encrypted_columns():
-    # Rotation (supporters_reencrypt) covers Supporter's columns; a new encrypted column on
-    # another model must be added to it, and this test says so.
+    # Rotation (encryption_rotate) covers these columns; a new encrypted column must be
+    # added to it, and this test says so.
     encrypted = {
         (model._meta.label, field.name)
         for model in apps.get_models()
         for field in model._meta.get_fields()
         if isinstance(field, EncryptedTextField)
     }
-    assert encrypted == {("petitions.Supporter", "email"), ("petitions.Supporter", "name")}
+    assert encrypted == {
+        ("petitions.Supporter", "email"),
+        ("petitions.Supporter", "name"),
+        ("petitions.ManageLinkRequest", "email"),
+    }
+
+
+def test_rotation_re_encrypts_pending_manage_link_requests(settings, keys):
+    new, old = keys
+    settings.SBOR_ENCRYPTION_KEYS = [old]
+    request = ManageLinkRequest.objects.create(email="asked@example.org", language="en")
+    settings.SBOR_ENCRYPTION_KEYS = [new, old]
+    out = StringIO()
+    call_command("encryption_rotate", stdout=out)
+    assert "1 pending manage-link requests" in out.getvalue()
+    settings.SBOR_ENCRYPTION_KEYS = [new]
+    assert ManageLinkRequest.objects.get(pk=request.pk).email == "asked@example.org"
+    call_command("encryption_rotate", stdout=out)
+    assert "0 pending manage-link requests" in out.getvalue()
+
+
+def test_a_request_no_key_opens_is_dropped_not_a_stop(settings, keys):
+    new, old = keys
+    settings.SBOR_ENCRYPTION_KEYS = [old]
+    ManageLinkRequest.objects.create(email="asked@example.org", language="en")
+    settings.SBOR_ENCRYPTION_KEYS = [new]
+    call_command("encryption_rotate", stdout=StringIO())
+    assert not ManageLinkRequest.objects.exists()
 
 
 # --- Key rotation -------------------------------------------------------------------------

@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail, signing
 from django.test import Client
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.consent import UPDATES_WORDING_VERSION
-from petitions.models import Consent, Petition, Signature, Supporter
+from petitions.models import Consent, ManageLinkRequest, Petition, Signature, Supporter
 from petitions.services import privacy, signature_counts_refresh
 from tests.factories import campaign_create, petition_create, signature_create
 from tests.html import elements
@@ -147,7 +149,8 @@ def test_odd_input_on_the_request_form_never_fails(client, email):
 def test_only_one_link_per_interval_is_sent(
     client, anna, settings, django_capture_on_commit_callbacks
 ):
-    settings.DUPLICATE_EMAIL_INTERVAL_SECONDS = 120
+    settings.MANAGE_LINK_INTERVAL_SECONDS = 120
+    settings.RATE_MANAGE_ADDRESS_PER_HOUR = settings.RATE_MANAGE_IP_PER_HOUR = 10
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(4):
@@ -163,13 +166,37 @@ def test_only_one_link_per_interval_is_sent(
     assert len(mail.outbox) == 2
 
 
-def test_an_unknown_address_stores_nothing(client):
-    client.post("/manage/", {"email": "nobody@example.org"})
+def test_an_unknown_address_stores_nothing(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/manage/", {"email": "nobody@example.org"})
     assert Supporter.objects.count() == 0
     assert OutboxMessage.objects.count() == 0
+    assert ManageLinkRequest.objects.count() == 0
 
 
 # --- The manage page ----------------------------------------------------------------------
+
+
+def test_the_manage_page_says_what_is_kept_and_until_when(client, petition, anna, anna_path):
+    html = page(client.get(anna_path))
+    assert elements(html, "h2", id="kept-heading")
+    assert "while any signature of yours stands" in html
+    assert "A signature you withdraw is detached from you at once" in html
+    assert "the rest is deleted 7 days later" in html
+    days = petition.campaign.retention_days
+    assert f"while the petition is open, then {days} days after it closes" in html
+    Petition.objects.filter(pk=petition.pk).update(
+        status=Petition.Status.CLOSED, closed_at=timezone.now()
+    )
+    ends = timezone.localtime(timezone.now() + timedelta(days=days))
+    assert date_format(ends, "DATE_FORMAT") in page(client.get(anna_path))
+
+
+def test_after_the_last_withdrawal_the_page_gives_the_date_everything_goes(client, anna, anna_path):
+    response = client.post(withdraw_path(anna_path, anna))
+    html = page(client.get(response["Location"]))
+    ends = timezone.localtime(timezone.now() + privacy.SUPPORTER_UNLINKED_KEEP)
+    assert f"will be deleted on {date_format(ends, 'DATE_FORMAT')}" in html
 
 
 def test_the_manage_page_shows_everything_stored(client, anna, anna_path, settings):
@@ -322,9 +349,114 @@ def test_withdrawing_takes_the_signature_out_of_the_count_at_once(
     assert petition.signature_count == 0
 
 
-def test_withdrawing_the_last_signature_in_a_campaign_stops_its_updates(client, anna, anna_path):
+def test_withdrawing_the_last_signature_in_a_campaign_deletes_the_consent_to_its_updates(
+    client, anna, anna_path
+):
+    supporter = anna.supporter
     client.post(withdraw_path(anna_path, anna))
-    assert Consent.objects.get(supporter=anna.supporter).withdrawn_at is not None
+    # A record of the consent would tie the person to the campaign they left.
+    assert not Consent.objects.filter(supporter=supporter).exists()
+
+
+def test_withdrawing_detaches_the_signature_from_the_person_at_once(
+    client, petition, anna, anna_path
+):
+    supporter = anna.supporter
+    Signature.objects.filter(pk=anna.pk).update(
+        display=Signature.Display.FULL, ip_hash="a" * 64, ip_network_hash="b" * 64
+    )
+    response = client.post(withdraw_path(anna_path, anna))
+    assert response.status_code == 302
+    anna.refresh_from_db()
+    petition.refresh_from_db()
+    assert anna.status == Signature.Status.WITHDRAWN
+    assert anna.supporter is None
+    assert anna.display == Signature.Display.HIDDEN
+    assert anna.ip_hash == anna.ip_network_hash == anna.confirm_code_digest == ""
+    assert petition.signature_count == 0
+    # Nothing else points from the person to the row: no consent, no email about it.
+    assert not Consent.objects.filter(signature=anna).exists()
+    assert not OutboxMessage.objects.filter(signature=anna).exists()
+    # The person is still there, with the page, until the keep period ends.
+    supporter.refresh_from_db()
+    assert supporter.unlinked_at is not None
+    html = page(client.get(response["Location"]))
+    assert "No signatures are linked to you any more." in html
+    assert "Anna Karenina" in html
+
+
+def test_a_consent_given_with_a_withdrawn_signature_stops_pointing_to_it(
+    client, petition, anna, anna_path
+):
+    sister = petition_create(campaign=petition.campaign)
+    signature_create(petition=sister, email=ADDRESS, confirmed=True)
+    client.post(withdraw_path(anna_path, anna))
+    consent = Consent.objects.get(supporter=anna.supporter)
+    assert consent.signature_id is None
+    assert consent.withdrawn_at is None
+
+
+def test_the_page_after_withdrawing_names_the_petition_and_says_what_remains(
+    client, anna, anna_path
+):
+    response = client.post(withdraw_path(anna_path, anna))
+    html = page(client.get(response["Location"]))
+    assert elements(html, "div", role="status")
+    assert "Your signature on “Free the prisoners of conscience” is withdrawn" in html
+    assert "withdrawn and no longer linked to you" in html
+    assert "keeps only an anonymous row" in html
+    assert "Nothing in that row points to you." in html
+
+
+def test_a_made_up_petition_after_withdrawing_gives_the_plain_message(client, anna_path):
+    html = page(client.get(f"{anna_path}?done=withdrawn&petition=not-a-uuid"))
+    assert "Your signature is withdrawn and no longer linked to you." in html
+
+
+def test_withdrawing_again_finds_nothing_to_withdraw(client, anna, anna_path):
+    client.post(withdraw_path(anna_path, anna))
+    assert client.post(withdraw_path(anna_path, anna)).status_code == 404
+    assert client.get(withdraw_path(anna_path, anna)).status_code == 404
+
+
+def test_a_withdrawn_pending_signature_cannot_be_confirmed_by_link_or_code(client, petition):
+    signature = signature_create(petition=petition, email="new@example.org")
+    assert signature.supporter is not None
+    code = identity.confirm_code_for(str(signature.public_id))
+    token = identity.confirm_token_make(str(signature.public_id))
+    client.post(withdraw_path(manage_path(signature.supporter), signature))
+    client.get(f"/confirm/{token}/")
+    client.post(f"/confirm/{token}/")
+    client.post(f"/p/{petition.slug}/confirm/", {"code": code})
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.WITHDRAWN
+    assert signature.supporter is None
+    assert signature_counts_refresh() == 0
+
+
+def test_a_person_with_no_signature_left_is_deleted_after_the_keep_period(client, anna, anna_path):
+    supporter = anna.supporter
+    client.post(withdraw_path(anna_path, anna))
+    assert privacy.supporters_unlinked_delete() == 0
+    Supporter.objects.filter(pk=supporter.pk).update(
+        unlinked_at=timezone.now() - privacy.SUPPORTER_UNLINKED_KEEP - timedelta(minutes=1)
+    )
+    assert privacy.supporters_unlinked_delete() == 1
+    assert not Supporter.objects.filter(pk=supporter.pk).exists()
+    assert client.get(anna_path).status_code == 400
+    anna.refresh_from_db()
+    assert anna.status == Signature.Status.WITHDRAWN
+
+
+def test_someone_who_signed_again_is_not_deleted(client, anna, anna_path):
+    supporter = anna.supporter
+    client.post(withdraw_path(anna_path, anna))
+    signature_create(petition=petition_create(), email=ADDRESS)
+    Supporter.objects.filter(pk=supporter.pk).update(
+        unlinked_at=timezone.now() - privacy.SUPPORTER_UNLINKED_KEEP - timedelta(minutes=1)
+    )
+    assert privacy.supporters_unlinked_delete() == 0
+    assert Supporter.objects.filter(pk=supporter.pk).exists()
 
 
 def test_updates_continue_while_another_signature_in_the_campaign_stands(
@@ -410,6 +542,18 @@ def test_download_gives_everything_stored_as_a_json_attachment(client, anna, ann
     assert consent["wording_version"] == UPDATES_WORDING_VERSION
     assert consent["confirmed_at"]
     assert {email["kind"] for email in data["emails"]} == {"signature_confirm"}
+    assert signature["kept_until"] is None
+    assert signature["kept_after_petition_closes_days"] == anna.petition.campaign.retention_days
+    assert any("detached from you at once" in note for note in data["what_is_kept"])
+
+
+def test_download_after_withdrawing_says_what_remains_and_until_when(client, anna, anna_path):
+    client.post(withdraw_path(anna_path, anna))
+    data = json.loads(client.post(f"{anna_path}export/").content)
+    assert data["signatures"] == []
+    assert data["consents"] == []
+    assert data["supporter"]["unlinked_at"]
+    assert any("will be deleted on" in note for note in data["what_is_kept"])
 
 
 def test_download_holds_only_the_persons_own_data(client, petition, anna_path):
@@ -466,6 +610,15 @@ def test_after_erasure_the_link_is_dead(client, anna_path):
     assert client.post(f"{anna_path}export/").status_code == 400
 
 
+def test_erasing_twice_erases_once_and_then_finds_nobody(client, anna, anna_path):
+    supporter = anna.supporter
+    assert client.post(f"{anna_path}erase/", {"confirm": "on"}).status_code == 302
+    second = client.post(f"{anna_path}erase/", {"confirm": "on"})
+    assert second.status_code == 400
+    assert "This link is not valid" in page(second)
+    assert privacy.supporter_erase(supporter=supporter) == 0
+
+
 def test_erasing_leaves_other_signers_alone(client, petition, anna_path):
     boris = counted(signature_create(petition=petition, email="boris@example.org", confirmed=True))
     client.post(f"{anna_path}erase/", {"confirm": "on"})
@@ -513,3 +666,9 @@ def test_the_footer_links_to_the_manage_page(client, petition):
 def test_the_thanks_and_confirmed_pages_link_to_the_manage_page(client, petition, page_name):
     html = page(client.get(f"/p/{petition.slug}/{page_name}/"))
     assert "Manage or withdraw your signature" in html
+
+
+def test_what_is_kept_is_said_in_russian_with_russian_plurals(anna_path):
+    html = page(Client(HTTP_ACCEPT_LANGUAGE="ru").get(anna_path))
+    assert "Что мы храним и до какого времени" in html
+    assert "удаляется через 7 дней" in html

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from petitions.services.privacy import supporters_reencrypt
+from petitions.services.privacy import manage_link_requests_reencrypt, supporters_reencrypt
 
 
 class Command(BaseCommand):
@@ -23,6 +23,10 @@ class Command(BaseCommand):
             count = supporters_reencrypt(batch_size=options["batch_size"])
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
+        requests = manage_link_requests_reencrypt()
         self.stdout.write(
-            self.style.SUCCESS(f"Re-encrypted {count} supporters under the first key.")
+            self.style.SUCCESS(
+                f"Re-encrypted {count} supporters and {requests} pending manage-link "
+                "requests under the first key."
+            )
         )
