@@ -304,7 +304,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here; the image keeps the default, a test builds into a folder of its own.
+STATIC_ROOT = Path(env_str("SBOR_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Outside production, serve straight from the source folders: no collectstatic needed.
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -386,16 +387,48 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logging ------------------------------------------------------------------------------
-# Personal data (emails, names, IPs) is never passed to a logger; the request logger is kept
-# at WARNING so that query strings with tokens do not end up in logs either.
+# Personal data (emails, names, IPs) is never passed to a logger. Tokens reach loggers inside
+# paths (a CSRF failure, a server error, runserver's request lines, a task's exception), so
+# one filter (common.logging) rewrites them on every handler, and on the loggers known to
+# write paths so that anything else listening to them gets the scrubbed record as well.
+# gunicorn's own logs use the same filter (config/gunicorn.py).
+LOG_LEVEL = env_choice("SBOR_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO")
+# Celery writes two INFO lines per task run ("received", "succeeded"); with counts refreshed
+# every few seconds they would bury the lines a person looks for (the outbox links in
+# development, warnings in production). Raise to INFO to see every task run.
+TASK_LOG_LEVEL = env_choice(
+    "SBOR_TASK_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "WARNING"
+)
+_SCRUBBED = {"filters": ["scrub_tokens"]}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"scrub_tokens": {"()": "common.logging.TokenScrubFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("SBOR_LOG_LEVEL") or "INFO"},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub_tokens"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING" if PRODUCTION else "INFO"},
+        # Django's defaults give "django" handlers of its own (an unfiltered console in
+        # DEBUG, mail to ADMINS): drop them, so that its records reach the root handler only.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # 4xx answers are not logged: a 404 line would carry whatever path a client typed.
+        "django.request": {"level": "ERROR", **_SCRUBBED},
+        "django.security.csrf": _SCRUBBED,
+        # runserver's request lines (Django's defaults stop them at a handler of their own).
+        "django.server": {
+            "level": "WARNING" if PRODUCTION else "INFO",
+            "propagate": True,
+            **_SCRUBBED,
+        },
+        "celery.app.trace": {"level": TASK_LOG_LEVEL, **_SCRUBBED},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
+        "celery.redirected": _SCRUBBED,
     },
 }
