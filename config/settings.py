@@ -42,7 +42,11 @@ else:
     SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-development-key-not-for-production-use"
     SBOR_LOOKUP_KEY = env_str("SBOR_LOOKUP_KEY") or "development-lookup-key"
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-    SITE_URL = env_str("SBOR_SITE_URL") or "http://127.0.0.1:8000"
+    # `make run` serves on SBOR_PORT (Procfile.dev); emailed links follow it unless set.
+    SBOR_PORT = env_int("SBOR_PORT", 8000, minimum=1)
+    if SBOR_PORT > 65535:
+        raise ImproperlyConfigured(f"SBOR_PORT={SBOR_PORT} is not a TCP port")
+    SITE_URL = env_str("SBOR_SITE_URL") or f"http://127.0.0.1:{SBOR_PORT}"
     # A fixed development key (base64 of 32 bytes): data encrypted with it is not protected.
     SBOR_ENCRYPTION_KEYS = env_list(
         "SBOR_ENCRYPTION_KEYS", ["c2Jvci1kZXZlbG9wbWVudC1rZXktbm90LXNlY3JldCE="]
@@ -224,11 +228,17 @@ if MAIL_BACKEND == "outbox":
 elif MAIL_BACKEND == "smtp":
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
-    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    # Production mail carries confirmation links and crosses the internet: STARTTLS unless
+    # told otherwise (EMAIL_USE_SSL=1 for implicit TLS, EMAIL_USE_TLS=0 for a local relay).
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", PRODUCTION and not EMAIL_USE_SSL)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
+    EMAIL_PORT = env_int(
+        "EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25, minimum=1
+    )
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 elif MAIL_BACKEND == "anymail":
     # Any ESP that django-anymail supports. Its settings come from ANYMAIL_* variables:
