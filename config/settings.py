@@ -289,6 +289,10 @@ RATE_DOMAIN_EXEMPT = env_list(
         "rambler.ru", "ya.ru", "gmx.de", "web.de", "live.com",
     ],
 )  # fmt: skip
+# Sign-in attempts to the admin per hour, per account name typed (whether or not it exists)
+# and per client IP; past either, the login form refuses without checking the password.
+RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
+RATE_LOGIN_IP_PER_HOUR = env_int("SBOR_RATE_LOGIN_IP_PER_HOUR", 30, minimum=1)
 # Typed confirmation codes per client IP per hour (the emailed link is never limited).
 RATE_CONFIRM_CODE_PER_HOUR = env_int("SBOR_RATE_CONFIRM_CODE_PER_HOUR", 30, minimum=1)
 # Signature attempts per petition per minute above which the proof-of-work challenge is
