@@ -15,6 +15,9 @@ bind = os.environ.get("SBOR_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("SBOR_WEB_WORKERS", "3"))
 accesslog = None
 errorlog = "-"
+# gunicorn's runtime control socket (gunicornc) is not used; in the image it would be
+# created in a home folder the unprivileged user may not write to.
+control_socket_disable = True
 
 # Replaces gunicorn's own logging configuration (glogging.CONFIG_DEFAULTS) key by key.
 logconfig_dict = {
