@@ -45,7 +45,10 @@ class CampaignAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         campaign_save(campaign=obj)
 
-    @admin.action(description=_("Lock down (purge all personal data)…"), permissions=["change"])
+    def has_lockdown_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return request.user.has_perm("campaigns.lockdown_campaign")
+
+    @admin.action(description=_("Lock down (purge all personal data)…"), permissions=["lockdown"])
     def lockdown(
         self, request: HttpRequest, queryset: QuerySet[Campaign]
     ) -> HttpResponseRedirect | None:
@@ -72,7 +75,7 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
             raise Http404
-        if not self.has_change_permission(request, campaign):
+        if not self.has_lockdown_permission(request, campaign):
             raise PermissionDenied
         form = LockdownForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():

@@ -71,6 +71,11 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-created_at"]
+        # Purging every signer's personal data is irreversible: a right of its own, not
+        # something every editor of campaign texts can do.
+        permissions = [
+            ("lockdown_campaign", _("Can lock down a campaign (purge its signers' data)")),
+        ]
 
     def __str__(self) -> str:
         return self.title

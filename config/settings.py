@@ -42,7 +42,11 @@ else:
     SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-development-key-not-for-production-use"
     SBOR_LOOKUP_KEY = env_str("SBOR_LOOKUP_KEY") or "development-lookup-key"
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-    SITE_URL = env_str("SBOR_SITE_URL") or "http://127.0.0.1:8000"
+    # `make run` serves on SBOR_PORT (Procfile.dev); emailed links follow it unless set.
+    SBOR_PORT = env_int("SBOR_PORT", 8000, minimum=1)
+    if SBOR_PORT > 65535:
+        raise ImproperlyConfigured(f"SBOR_PORT={SBOR_PORT} is not a TCP port")
+    SITE_URL = env_str("SBOR_SITE_URL") or f"http://127.0.0.1:{SBOR_PORT}"
     # A fixed development key (base64 of 32 bytes): data encrypted with it is not protected.
     SBOR_ENCRYPTION_KEYS = env_list(
         "SBOR_ENCRYPTION_KEYS", ["c2Jvci1kZXZlbG9wbWVudC1rZXktbm90LXNlY3JldCE="]
@@ -236,11 +240,17 @@ if MAIL_BACKEND == "outbox":
 elif MAIL_BACKEND == "smtp":
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
-    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    # Production mail carries confirmation links and crosses the internet: STARTTLS unless
+    # told otherwise (EMAIL_USE_SSL=1 for implicit TLS, EMAIL_USE_TLS=0 for a local relay).
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", PRODUCTION and not EMAIL_USE_SSL)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
+    EMAIL_PORT = env_int(
+        "EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25, minimum=1
+    )
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 elif MAIL_BACKEND == "anymail":
     # Any ESP that django-anymail supports. Its settings come from ANYMAIL_* variables:
@@ -291,6 +301,10 @@ RATE_DOMAIN_EXEMPT = env_list(
         "rambler.ru", "ya.ru", "gmx.de", "web.de", "live.com",
     ],
 )  # fmt: skip
+# Sign-in attempts to the admin per hour, per account name typed (whether or not it exists)
+# and per client IP; past either, the login form refuses without checking the password.
+RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
+RATE_LOGIN_IP_PER_HOUR = env_int("SBOR_RATE_LOGIN_IP_PER_HOUR", 30, minimum=1)
 # Typed confirmation codes per client IP per hour (the emailed link is never limited).
 RATE_CONFIRM_CODE_PER_HOUR = env_int("SBOR_RATE_CONFIRM_CODE_PER_HOUR", 30, minimum=1)
 # Requests for a manage link ("/manage/") per client IP and per address, per hour. Counted
@@ -322,7 +336,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here; the image keeps the default, a test builds into a folder of its own.
+STATIC_ROOT = Path(env_str("SBOR_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Outside production, serve straight from the source folders: no collectstatic needed.
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -404,16 +419,48 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logging ------------------------------------------------------------------------------
-# Personal data (emails, names, IPs) is never passed to a logger; the request logger is kept
-# at WARNING so that query strings with tokens do not end up in logs either.
+# Personal data (emails, names, IPs) is never passed to a logger. Tokens reach loggers inside
+# paths (a CSRF failure, a server error, runserver's request lines, a task's exception), so
+# one filter (common.logging) rewrites them on every handler, and on the loggers known to
+# write paths so that anything else listening to them gets the scrubbed record as well.
+# gunicorn's own logs use the same filter (config/gunicorn.py).
+LOG_LEVEL = env_choice("SBOR_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO")
+# Celery writes two INFO lines per task run ("received", "succeeded"); with counts refreshed
+# every few seconds they would bury the lines a person looks for (the outbox links in
+# development, warnings in production). Raise to INFO to see every task run.
+TASK_LOG_LEVEL = env_choice(
+    "SBOR_TASK_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "WARNING"
+)
+_SCRUBBED = {"filters": ["scrub_tokens"]}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"scrub_tokens": {"()": "common.logging.TokenScrubFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("SBOR_LOG_LEVEL") or "INFO"},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub_tokens"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING" if PRODUCTION else "INFO"},
+        # Django's defaults give "django" handlers of its own (an unfiltered console in
+        # DEBUG, mail to ADMINS): drop them, so that its records reach the root handler only.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # 4xx answers are not logged: a 404 line would carry whatever path a client typed.
+        "django.request": {"level": "ERROR", **_SCRUBBED},
+        "django.security.csrf": _SCRUBBED,
+        # runserver's request lines (Django's defaults stop them at a handler of their own).
+        "django.server": {
+            "level": "WARNING" if PRODUCTION else "INFO",
+            "propagate": True,
+            **_SCRUBBED,
+        },
+        "celery.app.trace": {"level": TASK_LOG_LEVEL, **_SCRUBBED},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
+        "celery.redirected": _SCRUBBED,
     },
 }

@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.views import healthz
+from trust.login import ThrottledAdminAuthenticationForm
+
+# Sign-in attempts are limited per account and per client IP (trust.login).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

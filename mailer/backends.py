@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from celery.utils.log import LoggingProxy
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
@@ -33,8 +34,18 @@ class LocalOutboxBackend(BaseEmailBackend):
             path = self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             path.write_bytes(message.message().as_bytes())
             links = _LINK.findall(str(message.body))
-            print(f"[outbox] {message.subject!s} -> {path}", file=sys.stdout)
+            console = _console()
+            print(f"[outbox] {message.subject!s} -> {path}", file=console)
             for link in links:
-                print(f"[outbox]   link: {link}", file=sys.stdout)
-            sys.stdout.flush()
+                print(f"[outbox]   link: {link}", file=console)
+            console.flush()
         return len(email_messages)
+
+
+def _console() -> Any:
+    """The terminal. In a Celery worker ``sys.stdout`` is a logger, whose records have their
+    tokens scrubbed (common.logging); these lines are for the person at the terminal, who
+    needs the links whole, so they go to the process's own standard output instead."""
+    if isinstance(sys.stdout, LoggingProxy) and sys.__stdout__ is not None:
+        return sys.__stdout__
+    return sys.stdout

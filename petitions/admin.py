@@ -17,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -27,9 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from petitions.models import InvalidationBatch, Petition, Signature
+from petitions.models import InvalidationBatch, Petition, Signature, Supporter
 from petitions.selectors import signatures_csv_rows
-from petitions.services import retention, review
+from petitions.services import privacy, retention, review
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +146,19 @@ class SignatureAdmin(admin.ModelAdmin):
     )
     readonly_fields = [field.name for field in Signature._meta.fields]
     change_list_template = "admin/petitions/signature/change_list.html"
-    actions = ["revalidate_selected", "export_csv"]
+    actions = ["revalidate_selected", "export_csv", "erase_signers"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A deleted row would silently change counts and integrity lines. Staff invalidate
+        # (recorded, undoable) or erase the person (the row stays, anonymised) instead; with
+        # no delete right Django offers no "delete selected" action either.
+        return False
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("petitions.delete_supporter")
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         # Names and addresses: only staff allowed to see supporters.
@@ -192,6 +202,42 @@ class SignatureAdmin(admin.ModelAdmin):
     ) -> StreamingHttpResponse:
         logger.info("user %s exported signatures as CSV", request.user.pk)
         return signatures_csv_response(signatures=queryset)
+
+    @admin.action(
+        description=_("Erase the people who made the selected signatures…"),
+        permissions=["erase"],
+    )
+    def erase_signers(
+        self, request: HttpRequest, queryset: QuerySet[Signature]
+    ) -> TemplateResponse | None:
+        """The same erasure a person can ask for on their manage page, after a confirmation."""
+        supporters = Supporter.objects.filter(
+            pk__in=queryset.exclude(supporter=None).values("supporter_id")
+        )
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Erase people"),
+                "people": supporters.count(),
+                "signatures": Signature.objects.filter(supporter__in=supporters).count(),
+                "selected": list(queryset.values_list("pk", flat=True)),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/petitions/signature/erase_confirm.html", context
+            )
+        erased = 0
+        for supporter in supporters:
+            privacy.supporter_erase(supporter=supporter)
+            erased += 1
+        logger.info("user %s erased %s supporters", request.user.pk, erased)
+        self.message_user(
+            request,
+            ngettext("%(n)s person erased.", "%(n)s people erased.", erased) % {"n": erased},
+            messages.SUCCESS,
+        )
+        return None
 
     def get_urls(self) -> list[URLPattern]:
         invalidate = path(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import runpy
 import shlex
 import tomllib
 from importlib import metadata
@@ -31,6 +34,52 @@ def compose() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def dev_services() -> dict[str, dict[str, Any]]:
+    text = (BASE_DIR / "docker-compose.dev.yml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["services"]
+
+
+def gunicorn_settings() -> dict[str, Any]:
+    """config/gunicorn.py as gunicorn reads it, with none of its variables set."""
+    names = ("SBOR_BIND", "SBOR_WEB_WORKERS")
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        return runpy.run_path(str(BASE_DIR / "config" / "gunicorn.py"))
+    finally:
+        os.environ.update(saved)
+
+
+_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<rest>(?:[^{}]|\$\{[^{}]*\})*))?\}")
+
+
+def interpolate(value: str, environ: dict[str, str]) -> str:
+    """Compose's ``${NAME}``, ``${NAME:-default}`` (defaults may nest) and ``${NAME:?error}``."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, rest = match["name"], match["op"], match["rest"] or ""
+        if environ.get(name):
+            return environ[name]
+        if op == ":?":
+            raise ValueError(f"{name}: {rest}")
+        return interpolate(rest, environ) if op == ":-" else ""
+
+    return _VARIABLE.sub(one, value)
+
+
+def container_env(service: dict[str, Any], environ: dict[str, str]) -> dict[str, str]:
+    """The environment the service's container starts with, as Compose builds it."""
+    return {name: interpolate(value, environ) for name, value in service["environment"].items()}
+
+
+SECRETS = {
+    "SECRET_KEY": "s" * 50,
+    "SBOR_LOOKUP_KEY": "l" * 50,
+    "SBOR_ENCRYPTION_KEYS": "YnVpbGQtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=",
+    "SBOR_IP_HASH_KEY": "i" * 50,
+}
 
 
 def command_of(service: dict[str, Any]) -> list[str]:
@@ -68,7 +117,7 @@ def procfile() -> dict[str, list[str]]:
 
 
 def test_compose_defines_every_service(services):
-    assert {"postgres", "redis", "migrate", "web", "worker", "beat", "mailpit"} <= set(services)
+    assert {"postgres", "redis", "migrate", "web", "worker", "beat", "proxy"} <= set(services)
 
 
 def test_yaml_anchors_are_resolved_into_each_app_service(compose, services):
@@ -81,24 +130,71 @@ def test_yaml_anchors_are_resolved_into_each_app_service(compose, services):
         assert service["build"] == ".", name
 
 
-def test_web_runs_gunicorn_on_the_wsgi_application(services):
-    argv = command_of(services["web"])
-
-    assert argv[0] == "gunicorn"
-    assert "config.wsgi:application" in argv
-    assert option(argv, "--bind", "-b").endswith(":8000")
-    assert "8000:8000" in services["web"]["ports"]
-
-
-def test_web_keeps_no_access_log_of_signers_addresses_or_links(services):
-    # gunicorn logs nothing per request unless told to; an access log would hold IPs.
+def test_web_runs_gunicorn_on_the_wsgi_application_with_the_image_s_settings(services):
     argv = command_of(services["web"])
     image_cmd = re.search(r"^CMD (.*)$", dockerfile(), re.MULTILINE)
 
+    assert argv[0] == "gunicorn"
+    assert "config.wsgi:application" in argv
+    assert option(argv, "--config", "-c") == "config/gunicorn.py"
     assert image_cmd is not None
-    for command in (" ".join(argv), image_cmd.group(1)):
-        assert "--access-logfile" not in command
-        assert "--access-log" not in command
+    assert json.loads(image_cmd.group(1)) == argv
+    assert gunicorn_settings()["bind"] == "0.0.0.0:8000"
+
+
+def test_web_keeps_no_access_log_and_scrubs_its_error_log(services):
+    # An access log would hold every signer's IP address and confirmation link.
+    argv = command_of(services["web"])
+    settings = gunicorn_settings()
+    error_handlers = settings["logconfig_dict"]["handlers"].values()
+
+    assert not any(arg.startswith("--access-log") for arg in argv)
+    assert settings["accesslog"] is None
+    assert all("scrub_tokens" in handler["filters"] for handler in error_handlers)
+    assert settings["logconfig_dict"]["filters"]["scrub_tokens"]["()"] == (
+        "common.logging.TokenScrubFilter"
+    )
+
+
+def test_only_the_proxy_is_published(services, dev_services):
+    published = {name for name, service in services.items() if service.get("ports")}
+
+    assert published == {"proxy"}
+    assert {port.split(":")[-1] for port in services["proxy"]["ports"]} >= {"80", "443"}
+    # The development override publishes Mailpit on this machine only.
+    for name, service in dev_services.items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} to every interface"
+
+
+def test_the_proxy_is_caddy_in_front_of_web_with_tls_for_the_domain(services):
+    proxy = services["proxy"]
+    caddyfile = (BASE_DIR / "Caddyfile").read_text(encoding="utf-8")
+    directives = [line.split("#")[0].strip() for line in caddyfile.splitlines()]
+
+    assert proxy["image"].startswith("caddy:")
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "reverse_proxy web:8000" in directives
+    # The site address is the domain: Caddy then gets and renews its certificate itself.
+    assert "{$SBOR_SITE_ADDRESS}" in directives
+    address = proxy["environment"]["SBOR_SITE_ADDRESS"]
+    assert interpolate(address, {"SBOR_DOMAIN": "sign.example.org"}) == "sign.example.org"
+    assert interpolate(address, {}) == "localhost"  # HTTPS with Caddy's local authority
+    assert proxy["depends_on"]["web"] == {"condition": "service_healthy"}
+    assert not any(line.startswith("log") for line in directives)
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_the_app_trusts_exactly_the_one_proxy_in_front_of_it(services, name):
+    env = container_env(services[name], SECRETS)
+
+    assert env["SBOR_TRUSTED_PROXY_COUNT"] == "1"
+    assert "SECURE_SSL_REDIRECT" not in env  # on, as in any production
+    assert env["ALLOWED_HOSTS"] == "localhost"
+    assert env["SBOR_SITE_URL"] == "https://localhost"
+    domain = container_env(services[name], SECRETS | {"SBOR_DOMAIN": "sign.example.org"})
+    assert domain["ALLOWED_HOSTS"] == "sign.example.org"
+    assert domain["SBOR_SITE_URL"] == "https://sign.example.org"
 
 
 def test_the_web_health_check_calls_the_health_url(services):
@@ -162,20 +258,72 @@ def test_app_services_reach_postgres_and_redis(services, name):
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_services_send_mail_through_mailpit(services, name):
-    env = services[name]["environment"]
+def test_app_services_take_the_mail_settings_from_the_environment(services, name):
+    service = services[name]
+    default = container_env(service, SECRETS)
+    chosen = container_env(
+        service,
+        SECRETS | {"SBOR_MAIL_BACKEND": "anymail", "SBOR_ANYMAIL_ESP": "postmark",
+                   "EMAIL_HOST": "smtp.example.org", "EMAIL_HOST_PASSWORD": "pw"},
+    )  # fmt: skip
 
-    assert env["SBOR_MAIL_BACKEND"] == "smtp"
-    assert env["EMAIL_HOST"] == "mailpit"
-    assert env["EMAIL_PORT"] == "1025"
+    assert default["SBOR_MAIL_BACKEND"] == "smtp"
+    assert chosen["SBOR_MAIL_BACKEND"] == "anymail"
+    assert chosen["SBOR_ANYMAIL_ESP"] == "postmark"
+    assert chosen["EMAIL_HOST"] == "smtp.example.org"
+    assert chosen["EMAIL_HOST_PASSWORD"] == "pw"
+    # An ESP's ANYMAIL_* settings have names of their own: they come in whole from .env.
+    assert {"path": ".env", "required": False} in service["env_file"]
+    assert "mailpit" not in str(default)
+    assert "EMAIL_USE_TLS" not in default  # production's default (on) applies
 
 
-def test_mailpit_listens_for_smtp_and_shows_its_inbox(services):
-    ports = services["mailpit"]["ports"]
+_MAIL_SETTINGS = """
+import json
+import django
+from django.conf import settings
+django.setup()
+values = {"backend": settings.EMAIL_BACKEND, "anymail": getattr(settings, "ANYMAIL", None)}
+print(json.dumps(values))
+"""
 
-    assert "8025:8025" in ports
+
+def test_anymail_from_the_compose_environment_configures_the_esp(services, tmp_path):
+    """What the README says works: SBOR_MAIL_BACKEND=anymail, SBOR_ANYMAIL_ESP, ANYMAIL_*."""
+    from tests.config.test_settings import python, subprocess_env
+
+    operator = SECRETS | {"SBOR_MAIL_BACKEND": "anymail", "SBOR_ANYMAIL_ESP": "postmark"}
+    env = subprocess_env(tmp_path) | container_env(services["worker"], operator)
+    env["ANYMAIL_POSTMARK_SERVER_TOKEN"] = "token-from-dot-env"  # from env_file
+    env.pop("REDIS_URL", None)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+    result = python(env, _MAIL_SETTINGS)
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["backend"] == "anymail.backends.postmark.EmailBackend"
+    assert values["anymail"] == {"POSTMARK_SERVER_TOKEN": "token-from-dot-env"}
+
+
+def test_mailpit_is_only_in_the_development_override(services, dev_services):
+    assert "mailpit" not in services
+    assert "8025" in " ".join(dev_services["mailpit"]["ports"])
+    for name in APP_SERVICES:
+        env = dev_services[name]["environment"]
+        assert env["EMAIL_HOST"] == "mailpit", name
+        assert env["EMAIL_PORT"] == "1025", name
+        assert env["EMAIL_USE_TLS"] == "0", name
     # The container port Mailpit's SMTP server listens on is the one the apps use.
-    assert any(port.split(":")[-1] == "1025" for port in ports)
+    assert any(port.split(":")[-1] == "1025" for port in dev_services["mailpit"]["ports"])
+
+
+def test_secrets_in_dot_env_stay_out_of_the_image_and_the_repository():
+    dockerignore = (BASE_DIR / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    gitignore = (BASE_DIR / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+    assert ".env" in dockerignore
+    assert ".env" in gitignore
 
 
 @pytest.mark.parametrize("name", ["web", "worker", "beat"])
@@ -209,9 +357,10 @@ def test_data_is_kept_in_named_volumes(compose, services):
         volume.split(":")[0]
         for service in services.values()
         for volume in service.get("volumes", [])
+        if not volume.startswith("./")  # a file of the repository, such as the Caddyfile
     }
 
-    assert {"postgres-data", "redis-data"} <= used
+    assert {"postgres-data", "redis-data", "caddy-data"} <= used
     assert used <= declared
 
 
