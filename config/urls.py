@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from config.views import healthz
 
+# A database outage gets the 503 page, whatever raised it (see config.outage).
+handler500 = "config.outage.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
