@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 class _Task(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     # Any signature: Celery's tasks and signatures both fit.
     def apply_async(self, *args: Any, **kwargs: Any) -> Any: ...
