@@ -240,3 +240,28 @@ def test_the_cache_leaves_a_down_redis_alone_during_its_back_off(on_redis, monke
     assert cache.get("anything") is None
     warnings = [r for r in caplog.records if r.name == "common.cache"]
     assert len(warnings) == 2, "a new back-off period logs again"
+
+
+# --- The settings the fixtures mirror -----------------------------------------------------------
+
+
+def test_with_redis_url_the_cache_broker_and_limits_get_short_timeouts(tmp_path):
+    """tests/config/conftest.py configures the throwaway Redis like this; keep them in step."""
+    from tests.config.test_settings import python, subprocess_env
+
+    code = (
+        "import json, django; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "from config.celery import app\n"
+        "print(json.dumps([s.CACHES['default'], app.conf.broker_transport_options,\n"
+        "    app.conf.broker_connection_timeout, s.REDIS_TIMEOUT_SECONDS]))\n"
+    )
+    result = python(subprocess_env(tmp_path, REDIS_URL="redis://127.0.0.1:6399/0"), code)
+    assert result.returncode == 0, result.stderr
+    cache, transport, connection_timeout, timeout = json.loads(result.stdout.splitlines()[-1])
+    assert timeout == 0.5
+    assert cache["BACKEND"] == "common.cache.ResilientRedisCache"
+    assert cache["OPTIONS"] == {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    assert transport["socket_connect_timeout"] == transport["socket_timeout"] == timeout
+    assert transport["visibility_timeout"] == 3600
+    assert connection_timeout == timeout
