@@ -22,7 +22,7 @@ from mailer.tasks import outbox_requeue, outbox_send
 from petitions import identity
 from petitions.models import Signature, Supporter
 from petitions.services import privacy
-from tests.factories import petition_create, signature_create
+from tests.factories import challenge_solution, petition_create, signature_create
 from tests.throwaway import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -189,6 +189,21 @@ def test_rate_limits_let_signatures_through_while_their_store_is_down(client, on
         assert form_sign(client, petition, email=f"person{n}@example.org").status_code == 302
 
     assert Signature.objects.count() == 3
+
+
+def test_a_solved_challenge_is_accepted_while_the_store_of_spent_ones_is_down(client, on_redis):
+    """Spent challenges are remembered in the cache; like the limits, that check fails open."""
+    petition = petition_create(challenge_required=True)
+    solution = challenge_solution(petition=petition)
+    on_redis.stop()
+
+    body = json.dumps({"name": "Anna", "email": "anna@example.org", "altcha": solution})
+    response = client.post(
+        f"/api/v1/petitions/{petition.slug}/signatures/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 202
+    assert Signature.objects.filter(petition=petition).count() == 1
 
 
 # --- The cache --------------------------------------------------------------------------------
