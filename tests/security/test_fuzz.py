@@ -8,6 +8,7 @@ OpenAPI schema.)
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,14 @@ json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=5) | st.dictionaries(text, children, max_size=5),
     max_leaves=30,
+)
+# Proof-of-work payloads are base64 of JSON: any JSON, deep nesting, or not base64 at all.
+altcha_payloads = (
+    json_values.map(lambda value: base64.b64encode(json.dumps(value).encode()).decode())
+    | st.integers(min_value=1, max_value=3000).map(
+        lambda depth: base64.b64encode(b"[" * depth + b"]" * depth).decode()
+    )
+    | text
 )
 SIGN_KEYS = ("name", "email", "country", "display", "website", "consent_updates", "altcha")
 sign_bodies = st.fixed_dictionaries(
@@ -242,6 +251,24 @@ def test_the_apis_answer_any_petition_slug_without_a_server_error(client, slug):
         below_500(client.post(path, "{}", content_type="application/json"), path)
 
 
+@fuzz
+@given(payload=altcha_payloads)
+def test_any_proof_of_work_payload_is_judged_without_a_server_error(client, site, payload):
+    from petitions.models import Petition
+
+    Petition.objects.filter(pk=site.petition.pk).update(challenge_required=True)
+    signer = {"name": "Anna Karenina", "email": "anna@example.org", "display": "full"}
+    body = json.dumps({**signer, "altcha": payload})
+    path = f"/api/v1/petitions/{site.petition.slug}/signatures/"
+    refused_stores_nothing(
+        lambda: client.post(path, body, content_type="application/json"), accepted={202}
+    )
+    refused_stores_nothing(
+        lambda: client.post(f"/p/{site.petition.slug}/sign/", {**signer, "altcha": payload}),
+        accepted={302},
+    )
+
+
 # --- Form endpoints -----------------------------------------------------------------------------
 
 
@@ -252,7 +279,8 @@ def test_the_apis_answer_any_petition_slug_without_a_server_error(client, slug):
         optional={
             key: form_values
             for key in ("name", "email", "country", "display", "website", "consent_updates")
-        },
+        }
+        | {"altcha": st.lists(altcha_payloads, max_size=2)},
     )
     | st.dictionaries(text, form_values, max_size=6)
 )
