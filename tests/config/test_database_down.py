@@ -259,3 +259,7 @@ def test_with_postgresql_stopped_every_request_answers_503_and_the_site_recovers
     assert get("/healthz").status_code == 200
     assert get(site.campaign_path).status_code == 200
     assert get(f"/api/v1/petitions/{slug}/count/").status_code == 200
+    session.cookies.clear(domain="", path="/", name="sessionid")
+    signed = post(f"/p/{slug}/sign/", data=sign_form, headers=origin, allow_redirects=False)
+    assert signed.status_code == 302
+    assert signed.headers["Location"] == f"/p/{slug}/thanks/"
