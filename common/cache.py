@@ -87,8 +87,14 @@ class ResilientRedisCache(RedisCache):
         return until is not None and time.monotonic() < until
 
     def _failed(self, exc: redis.RedisError) -> None:
+        now = time.monotonic()
         with _state_lock:
-            _down_until[self._location_key] = time.monotonic() + BACKOFF_SECONDS
+            # Threads that failed together start one back-off period, and log it once.
+            already = _down_until.get(self._location_key, 0.0) > now
+            if not already:
+                _down_until[self._location_key] = now + BACKOFF_SECONDS
+        if already:
+            return
         logger.warning(
             "cache unavailable, serving without it for %.0fs: %s",
             BACKOFF_SECONDS,

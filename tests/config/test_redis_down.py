@@ -235,6 +235,27 @@ def test_the_cache_answers_as_empty_while_redis_is_down_and_works_again_after(on
     assert cache.get("greeting") == "back"
 
 
+def test_many_threads_meeting_the_outage_at_once_log_it_once(on_redis, caplog):
+    import threading
+
+    on_redis.stop()
+    start = threading.Barrier(8)
+    answers: list[object] = []
+
+    def read() -> None:
+        start.wait(timeout=10)
+        answers.append(cache.get("anything", "fallback"))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert answers == ["fallback"] * 8
+    assert len([r for r in caplog.records if r.name == "common.cache"]) == 1
+
+
 def test_the_cache_leaves_a_down_redis_alone_during_its_back_off(on_redis, monkeypatch, caplog):
     import common.cache
 
