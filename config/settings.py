@@ -142,7 +142,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery --------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL") or ""
 # Redis down or not answering must cost a request at most this long per use, never hang it:
-# the cache, the broker and the rate limits all give up after it (see "When parts fail").
+# the cache and the broker give up after it, as the rate limits do (trust.ratelimit's own
+# 0.5 s). See README "When parts fail".
 REDIS_TIMEOUT_SECONDS = 0.5
 if REDIS_URL:
     CACHES = {
