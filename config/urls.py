@@ -7,6 +7,9 @@ from trust.login import ThrottledAdminAuthenticationForm
 # Sign-in attempts are limited per account and per client IP (trust.login).
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# A database outage gets the 503 page, whatever raised it (see config.outage).
+handler500 = "config.outage.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,16 +1,81 @@
+from __future__ import annotations
+
+import logging
 from collections.abc import Callable
 
-from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
+from kombu.exceptions import OperationalError as BrokerError
+from redis import RedisError
+
+from config.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 HEALTHZ_PATH = "/healthz"
 
 
+def _database_up() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return False
+    return True
+
+
+def _cache_up() -> bool:
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return True  # in-process memory: up while this process is
+    # Past the backend's fallbacks (common.cache), which would hide an outage: ask Redis.
+    try:
+        backend._cache.get_client(write=True).ping()
+    except RedisError:
+        return False
+    return True
+
+
+def _broker_up() -> bool:
+    # A fresh connection each time: kombu's redis transport pings on connect, and the
+    # timeouts in settings bound it (REDIS_TIMEOUT_SECONDS).
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+    except (BrokerError, RedisError, OSError):
+        return False
+    return True
+
+
+HEALTH_CHECKS: dict[str, Callable[[], bool]] = {
+    "database": _database_up,
+    "cache": _cache_up,
+    "broker": _broker_up,
+}
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for the container orchestrator: the process answers and reaches the database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
+    """Each dependency's state, for the container orchestrator and the load balancer.
+
+    200 when all are up; 503 with ``down`` naming those that are not. Sbor keeps serving
+    pages with the cache or broker down (see README "When parts fail"), so a balancer that
+    should only stop sending traffic when pages cannot work reads ``down`` for "database".
+    """
+    checks = {name: check() for name, check in HEALTH_CHECKS.items()}
+    down = [name for name, up in checks.items() if not up]
+    if down:
+        logger.warning("health check: down: %s", ", ".join(down))
+    body = {
+        "status": "unavailable" if down else "ok",
+        "checks": {name: "ok" if up else "down" for name, up in checks.items()},
+        "down": down,
+    }
+    response = JsonResponse(body, status=503 if down else 200)
+    add_never_cache_headers(response)
+    return response
 
 
 class HealthCheckMiddleware:

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from common.tasks import enqueue_now, enqueue_on_commit
 from mailer.errors import send_error_describe, send_error_is_transient
 from mailer.messages import BUILDERS
 from mailer.models import OutboxMessage
@@ -71,19 +71,18 @@ def outbox_message_queue(
         signature=signature,
         language=language or (signature or supporter).language,
     )
-    transaction.on_commit(lambda: outbox_message_enqueue(message_id=message.pk))
+    from mailer.tasks import outbox_send  # the tasks module imports the services
+
+    # If the broker is down, the row stays queued and ``outbox_requeue`` sends it later.
+    enqueue_on_commit(outbox_send, message.pk)
     return message
 
 
-def outbox_message_enqueue(*, message_id: int) -> None:
+def outbox_message_enqueue(*, message_id: int) -> bool:
+    """Send the row's task now (outside any transaction); False if the broker is down."""
     from mailer.tasks import outbox_send
 
-    try:
-        outbox_send.delay(message_id)
-    except Exception:
-        # The broker is down: the row stays queued and the requeue task sends it later.
-        # The signer's request must not fail because of it.
-        logger.exception("could not enqueue outbox message %s", message_id)
+    return enqueue_now(outbox_send, message_id)
 
 
 def signature_confirm_email_queue(

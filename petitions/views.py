@@ -131,7 +131,8 @@ def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signature_confirm_code(request: HttpRequest, slug: str) -> HttpResponse:
     petition = petition_get_public(slug=slug)
-    form = ConfirmCodeForm(request.POST or None)
+    # Bound on every POST, even an empty one: the rate-limit answer adds an error to it.
+    form = ConfirmCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and not confirm_code_attempt_allowed(ip=client_ip(request)):
         form.is_valid()  # so that the typed code is shown again
         form.add_error(

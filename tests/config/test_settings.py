@@ -424,7 +424,8 @@ def test_production_redirects_to_https_except_for_the_health_check(tmp_path):
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout.strip().splitlines()[-1])
     assert answers["plain"] == [301, "https://example.org/"]
-    assert answers["health"] == [200, "ok"]
+    assert answers["health"][0] == 200
+    assert json.loads(answers["health"][1])["status"] == "ok"
     assert answers["proxied_hsts"] == "max-age=31536000; includeSubDomains; preload"
 
 
@@ -491,6 +492,6 @@ def test_the_health_check_answers_ok(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.content == b"ok"
-    assert response["Content-Type"].startswith("text/plain")
+    assert response.json()["status"] == "ok"
+    assert response["Content-Type"].startswith("application/json")
     assert response["X-Content-Type-Options"] == "nosniff"

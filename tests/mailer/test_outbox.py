@@ -91,7 +91,7 @@ def test_queuing_writes_the_row_in_the_transaction_and_enqueues_only_after_commi
     django_capture_on_commit_callbacks,
 ):
     petition = petition_create()
-    with mock.patch.object(outbox_send, "delay") as delay:
+    with mock.patch.object(outbox_send, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             signature = signature_create(petition=petition)
             message = OutboxMessage.objects.get(signature=signature)
@@ -100,13 +100,14 @@ def test_queuing_writes_the_row_in_the_transaction_and_enqueues_only_after_commi
             assert message.supporter == signature.supporter
             assert message.petition == petition
 
-        assert delay.call_count == 0
+        assert apply_async.call_count == 0
         assert mail.outbox == []
         assert len(callbacks) == 1
 
         callbacks[0]()
 
-        delay.assert_called_once_with(message.pk)
+        apply_async.assert_called_once()
+        assert apply_async.call_args.kwargs["args"] == (message.pk,)
 
 
 def test_the_commit_callback_sends_the_email(django_capture_on_commit_callbacks):
@@ -144,7 +145,7 @@ def test_signing_succeeds_and_the_row_stays_queued_when_the_broker_is_down(
     petition = petition_create()
     broker_down = OperationalError("Error 111 connecting to redis:6379. Connection refused.")
     with (
-        mock.patch.object(outbox_send, "delay", side_effect=broker_down) as delay,
+        mock.patch.object(outbox_send, "apply_async", side_effect=broker_down) as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client.post(
@@ -155,11 +156,12 @@ def test_signing_succeeds_and_the_row_stays_queued_when_the_broker_is_down(
     assert response.status_code == 302
     assert response["Location"] == f"/p/{petition.slug}/thanks/"
     message = OutboxMessage.objects.get()
-    delay.assert_called_once_with(message.pk)
+    apply_async.assert_called_once()
+    assert apply_async.call_args.kwargs["args"] == (message.pk,)
     assert message.status == OutboxMessage.Status.QUEUED
     assert message.attempts == 0
     assert mail.outbox == []
-    assert "could not enqueue outbox message" in caplog.text
+    assert "could not enqueue mailer.tasks.outbox_send" in caplog.text
     assert ADDRESS not in caplog.text
 
 
@@ -570,12 +572,12 @@ def test_the_requeue_task_sends_a_message_whose_task_was_lost():
 def test_requeue_still_returns_when_the_broker_is_down(caplog):
     lost = message_in_state()
 
-    with mock.patch.object(outbox_send, "delay", side_effect=OperationalError("down")):
+    with mock.patch.object(outbox_send, "apply_async", side_effect=OperationalError("down")):
         assert services.outbox_requeue() == 1
 
     lost.refresh_from_db()
     assert lost.status == OutboxMessage.Status.QUEUED
-    assert f"could not enqueue outbox message {lost.pk}" in caplog.text
+    assert "could not enqueue mailer.tasks.outbox_send" in caplog.text
 
 
 # --- What the email looks like ------------------------------------------------------------
