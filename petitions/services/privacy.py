@@ -99,8 +99,12 @@ def supporter_email_restore(*, supporter: Supporter, email: str) -> bool:
         return False
     if identity.email_digest(email) != supporter.email_digest:
         raise ValueError("the address does not belong to this supporter")
-    Supporter.objects.filter(pk=supporter.pk).update(email=email, email_dropped_at=None)
+    registrable = identity.email_registrable_digest(email)
+    Supporter.objects.filter(pk=supporter.pk).update(
+        email=email, email_dropped_at=None, email_registrable_digest=registrable
+    )
     supporter.email = email
+    supporter.email_registrable_digest = registrable
     supporter.email_dropped_at = None
     return True
 
