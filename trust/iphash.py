@@ -72,9 +72,7 @@ def _key_current() -> str:
 
 
 def _period_first_key(*, now: datetime) -> IpHashKey | None:
-    return (
-        IpHashKey.objects.filter(created_at__gt=now - _key_rotate_age()).order_by("pk").first()
-    )
+    return IpHashKey.objects.filter(created_at__gt=now - _key_rotate_age()).order_by("pk").first()
 
 
 def ip_hash_key_cache_clear() -> None:
