@@ -171,6 +171,7 @@ def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
             "email_dropped_at": _iso(supporter.email_dropped_at),
             "email_keyed_hash": supporter.email_digest,
             "email_domain_keyed_hash": supporter.email_domain_digest,
+            "email_registrable_domain_keyed_hash": supporter.email_registrable_digest,
             "name": supporter.name,
             "country": str(supporter.country or ""),
             "language": supporter.language,

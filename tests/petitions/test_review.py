@@ -137,6 +137,13 @@ def test_the_registrable_domain_is_stored_only_as_a_keyed_hash(petition):
     assert not any("example" in str(value) for key, value in stored.items() if key != "email")
 
 
+def test_a_signers_download_includes_the_registrable_domain_hash(petition):
+    signature = signature_create(petition=petition, email="anna@mail.example.org")
+    supporter = Supporter.objects.get(signatures=signature)
+    exported = privacy.supporter_data_export(supporter=supporter)["supporter"]
+    assert exported["email_registrable_domain_keyed_hash"] == supporter.email_registrable_digest
+
+
 def test_a_signer_whose_address_was_dropped_before_the_registrable_hash_is_found_by_exact_domain(
     petition,
 ):
