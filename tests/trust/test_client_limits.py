@@ -113,6 +113,13 @@ def test_subdomains_of_one_registrable_domain_share_the_domain_limit(settings):
     assert verdict("198.51.100.50", "d@other.co.uk") == ""
 
 
+def test_an_international_domain_shares_its_limit_in_either_spelling(settings):
+    settings.RATE_DOMAIN_PER_HOUR = 2
+    assert verdict("198.51.100.1", "a@почта.рф") == ""
+    assert verdict("198.51.100.2", "b@mail.xn--80a1acny.xn--p1ai") == ""
+    assert verdict("198.51.100.3", "c@Почта.РФ") == "domain_rate"
+
+
 def test_the_exemption_list_works_on_registrable_domains(settings):
     settings.RATE_DOMAIN_PER_HOUR = 1
     settings.RATE_DOMAIN_EXEMPT = ["yandex.ru"]
