@@ -62,8 +62,8 @@ def client_ip(request: HttpRequest) -> str:
     chosen = request.META.get("REMOTE_ADDR", "")
     if proxies > 0:
         # Several X-Forwarded-For headers arrive joined with commas. Empty entries keep
-        # their place, so that counting from the right stays exact.
-        # No header at all: zero entries, not one empty one.
+        # their place, so that counting from the right stays exact; no header at all is
+        # no entry (a request that did not come through the proxies), not one empty entry.
         header = request.META.get("HTTP_X_FORWARDED_FOR", "")
         entries = header.split(",") if header.strip() else []
         if len(entries) >= proxies:
