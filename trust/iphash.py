@@ -30,6 +30,7 @@ from trust.network import ip_normalise
 # How long a process reuses the current salt before looking again. Short, so that after a
 # rotation every process moves to the newest salt within a minute.
 _KEY_CACHE_SECONDS = 60.0
+_KEY_CACHE_AFTER_CREATE_SECONDS = 1.0
 _cached_key: tuple[float, int, str, float] | None = None  # (until, pk, salt, created ts)
 _cache_lock = threading.Lock()
 
@@ -57,13 +58,17 @@ def _key_current() -> str:
     ):
         return cached[2]
     current = _period_first_key(now=now)
+    cache_seconds = _KEY_CACHE_SECONDS
     if current is None:
         IpHashKey.objects.create(salt=secrets.token_hex(32), created_at=now)
         current = _period_first_key(now=now)
         assert current is not None
+        # A racing process's row may commit just after this read, with a lower id: look
+        # again soon, so that a split between processes heals within a second.
+        cache_seconds = _KEY_CACHE_AFTER_CREATE_SECONDS
     with _cache_lock:
         _cached_key = (
-            time.monotonic() + _KEY_CACHE_SECONDS,
+            time.monotonic() + cache_seconds,
             current.pk,
             current.salt,
             current.created_at.timestamp(),
