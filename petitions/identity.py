@@ -11,6 +11,8 @@ import unicodedata
 from django.conf import settings
 from django.core import signing
 
+from trust.domains import domain_registrable
+
 # Providers where dots in the local part are ignored and "+tag" is an alias of the same box.
 _GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 # Providers that deliver "name+tag@" to "name@" (sub-addressing); dots still matter there.
@@ -57,15 +59,32 @@ def email_domain(email: str) -> str:
     return email_normalise(email).rpartition("@")[2]
 
 
+def _domain_of(email_or_domain: str) -> str:
+    return email_domain(email_or_domain if "@" in email_or_domain else f"x@{email_or_domain}")
+
+
+def _domain_digest(domain: str) -> str:
+    key = settings.SBOR_LOOKUP_KEY.encode()
+    return hmac.new(key, f"domain:{domain}".encode(), hashlib.sha256).hexdigest()
+
+
 def email_domain_digest(email_or_domain: str) -> str:
     """HMAC-SHA256 of the address's domain (or of a bare domain) under the look-up key.
 
     Staff can find every signature from a domain by typing it, without the database
     holding a list of domains that could single out a small organisation's members.
     """
-    domain = email_domain(email_or_domain if "@" in email_or_domain else f"x@{email_or_domain}")
-    key = settings.SBOR_LOOKUP_KEY.encode()
-    return hmac.new(key, f"domain:{domain}".encode(), hashlib.sha256).hexdigest()
+    return _domain_digest(_domain_of(email_or_domain))
+
+
+def email_registrable_digest(email_or_domain: str) -> str:
+    """The same keyed hash, of the address's registrable domain (``mail.example.org`` →
+    ``example.org``).
+
+    Equal to ``email_domain_digest`` of the registrable domain itself, so one digest typed
+    by staff (``domain:example.org``) finds the domain and every subdomain of it.
+    """
+    return _domain_digest(domain_registrable(domain=_domain_of(email_or_domain)))
 
 
 def confirm_code_for(public_id: str) -> str:

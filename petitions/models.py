@@ -10,6 +10,7 @@ fraud window), so encryption, retention and erasure have one place to act on.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
+from petitions.identity import email_registrable_digest
 from trust.crypto import EncryptedTextField
 
 
@@ -85,6 +87,12 @@ class Supporter(models.Model):
     email_digest = models.CharField(max_length=64, unique=True, editable=False)
     # Keyed hash of the address's domain: per-domain search and review without the address.
     email_domain_digest = models.CharField(max_length=64, db_index=True, default="", editable=False)
+    # The same keyed hash of its registrable domain (a.example.co.uk → example.co.uk), so a
+    # search for a domain finds its subdomains too. Kept in step with ``email`` by save();
+    # empty on rows whose address was dropped before this field existed.
+    email_registrable_digest = models.CharField(
+        max_length=64, db_index=True, default="", db_default="", editable=False
+    )
     # As typed; mail goes here. Encrypted at rest. Emptied once no mail is due and the
     # person gave no consent to updates (``email_dropped_at`` says when).
     email = EncryptedTextField(_("email"), blank=True)
@@ -103,6 +111,16 @@ class Supporter(models.Model):
 
     def __str__(self) -> str:
         return f"supporter {self.public_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Derived from the address whenever one is written, however the caller builds the
+        # row; an address dropped later leaves the digest in place, as it does the domain's.
+        if self.email:
+            self.email_registrable_digest = email_registrable_digest(self.email)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "email" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "email_registrable_digest"}
+        super().save(*args, **kwargs)
 
 
 class Signature(models.Model):

@@ -1,7 +1,7 @@
 """Keyed hashes of client IPs, under salts that rotate and are then destroyed.
 
 A signature keeps ``HMAC-SHA256(SBOR_IP_HASH_KEY + salt, ip)`` and the same for its
-network (/24 for IPv4, /48 for IPv6), where the salt is the newest ``IpHashKey`` row. A
+network (/24 for IPv4, /48 for IPv6), where the salt is the current ``IpHashKey`` row. A
 new salt starts every ``IP_HASH_ROTATE_DAYS``, so the same address hashes differently
 from one period to the next. Staff searching for an address get its hash under every salt
 still kept. After ``FRAUD_WINDOW_DAYS`` the hashes are emptied and the salts that made
@@ -17,7 +17,7 @@ import ipaddress
 import secrets
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -30,6 +30,7 @@ from trust.network import ip_normalise
 # How long a process reuses the current salt before looking again. Short, so that after a
 # rotation every process moves to the newest salt within a minute.
 _KEY_CACHE_SECONDS = 60.0
+_KEY_CACHE_AFTER_CREATE_SECONDS = 1.0
 _cached_key: tuple[float, int, str, float] | None = None  # (until, pk, salt, created ts)
 _cache_lock = threading.Lock()
 
@@ -39,11 +40,13 @@ def _key_rotate_age() -> timedelta:
 
 
 def _key_current() -> str:
-    """The salt of the newest key, making a new key when the newest is too old.
+    """The salt of the current period's key, making one when the newest is too old.
 
-    Two processes rotating at once each create a row; both rows are kept until they age
-    out, and everyone uses the newest, so at worst a few signatures are hashed under the
-    other one (which staff search still finds: it tries every kept salt).
+    Processes that rotate at the same moment each create a row. All of them then settle
+    on the first row of the period (the lowest id made within the rotation age), so that
+    they hash addresses, and name rate-limit counters, alike: otherwise each would count
+    a client's hits under its own salt for as long as it caches it. The others' rows stay
+    unused until they age out.
     """
     global _cached_key
     now = timezone.now()
@@ -54,19 +57,27 @@ def _key_current() -> str:
         and cached[3] > (now - _key_rotate_age()).timestamp()
     ):
         return cached[2]
-    newest = IpHashKey.objects.order_by("-created_at", "-pk").first()
-    if newest is None or newest.created_at <= now - _key_rotate_age():
+    current = _period_first_key(now=now)
+    cache_seconds = _KEY_CACHE_SECONDS
+    if current is None:
         IpHashKey.objects.create(salt=secrets.token_hex(32), created_at=now)
-        newest = IpHashKey.objects.order_by("-created_at", "-pk").first()
-        assert newest is not None
+        current = _period_first_key(now=now)
+        assert current is not None
+        # A racing process's row may commit just after this read, with a lower id: look
+        # again soon, so that a split between processes heals within a second.
+        cache_seconds = _KEY_CACHE_AFTER_CREATE_SECONDS
     with _cache_lock:
         _cached_key = (
-            time.monotonic() + _KEY_CACHE_SECONDS,
-            newest.pk,
-            newest.salt,
-            newest.created_at.timestamp(),
+            time.monotonic() + cache_seconds,
+            current.pk,
+            current.salt,
+            current.created_at.timestamp(),
         )
-    return newest.salt
+    return current.salt
+
+
+def _period_first_key(*, now: datetime) -> IpHashKey | None:
+    return IpHashKey.objects.filter(created_at__gt=now - _key_rotate_age()).order_by("pk").first()
 
 
 def ip_hash_key_cache_clear() -> None:
@@ -103,6 +114,17 @@ def ip_hashes(*, ip: str) -> tuple[str, str]:
     if not normalised:
         return "", ""
     return _hashes_under(salt=_key_current(), ip=normalised)
+
+
+def current_salt_digest(*, message: str) -> str:
+    """HMAC-SHA256 of ``message`` under the IP-hash key and the current salt.
+
+    For values that must not link back to a person once the salt is gone, such as
+    rate-limit keys. Callers put a purpose prefix in ``message`` (never ``ip:`` or
+    ``net:``), so such a digest never equals a stored IP hash. Call it outside a
+    transaction that may roll back, like ``ip_hashes``.
+    """
+    return _digest(salt=_key_current(), message=message)
 
 
 def _kept_salts() -> list[str]:

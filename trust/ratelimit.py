@@ -8,8 +8,14 @@ within one process, but each process counts on its own, so run Redis whenever mo
 one process serves requests.
 
 A window is ``[k * window_seconds, (k + 1) * window_seconds)`` on the Unix clock, the
-same for every process. Keys should not contain personal data: callers hash IPs and
-domains before passing them (see ``trust.services``).
+same for every process.
+
+What is stored (in Redis or in memory) is never the caller's key but its HMAC under the
+IP-hash key and the current *rotating* salt (``trust.iphash``). A counter therefore names
+no IP or domain, and cannot be linked back to one even by someone holding
+``SBOR_IP_HASH_KEY`` once that salt is deleted at the end of the fraud window; windows
+are at most a day, so every counter has expired long before. When the salt rotates,
+the counters of the windows then running start again from zero, once a rotation period.
 """
 
 from __future__ import annotations
@@ -21,9 +27,14 @@ import time
 import redis
 from django.conf import settings
 
+from trust.iphash import current_salt_digest
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sbor:rl:"
+# Salts are deleted FRAUD_WINDOW_DAYS (at least one day) after their period ends: a counter
+# living at most this long has always expired by then.
+MAX_WINDOW_SECONDS = 24 * 60 * 60
 # Signing must not hang on a Redis that is down or slow: give up quickly and let it through.
 _SOCKET_TIMEOUT_SECONDS = 0.5
 
@@ -64,19 +75,32 @@ def _redis_client() -> redis.Redis | None:
     return client
 
 
+def ratelimit_store_key(*, key: str, window_seconds: int, window: int) -> str:
+    """The name a counter is stored under: ``key`` hashed under the current rotating salt.
+
+    Call it outside a transaction that may roll back (it may start a new salt).
+    """
+    digest = current_salt_digest(message=f"ratelimit:{key}")[:32]
+    return f"{KEY_PREFIX}{digest}:{window_seconds}:{window}"
+
+
 def ratelimit_hit(*, key: str, limit: int, window_seconds: int) -> bool:
     """Count one hit on ``key`` in the current window; True while the count is <= ``limit``.
 
     Every call counts, including those past the limit, so exactly ``limit`` calls per
-    window get True however many arrive at once. If Redis cannot be reached the hit is
-    let through (fail open), a warning logged once per outage, and Redis left alone for
-    a few seconds before the next try: an outage of the limiter must not stop or slow
-    down signing.
+    window get True however many arrive at once. ``key`` may hold an IP or a domain: it is
+    hashed under the rotating salt before it is stored (see the module's docstring).
+    ``window_seconds`` is at most a day (``ValueError`` otherwise), so that no counter
+    outlives the salt that names it. If Redis cannot be reached the hit is let through
+    (fail open), a warning logged once per outage, and Redis left alone for a few seconds
+    before the next try: an outage of the limiter must not stop or slow down signing.
     """
+    if not 0 < window_seconds <= MAX_WINDOW_SECONDS:
+        raise ValueError(f"a rate-limit window is 1 to {MAX_WINDOW_SECONDS} seconds")
     now = _now()
     window = int(now // window_seconds)
     window_end = (window + 1) * window_seconds
-    full_key = f"{KEY_PREFIX}{key}:{window_seconds}:{window}"
+    full_key = ratelimit_store_key(key=key, window_seconds=window_seconds, window=window)
     client = _redis_client()
     if client is None:
         return _local_hit(key=full_key, window_end=window_end, now=now) <= limit

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 import re
@@ -18,8 +16,9 @@ from django.utils.translation import gettext as _
 from petitions.identity import email_digest, email_domain
 from petitions.models import Signature
 from trust.blocklist import blocklist_cache_clear, blocklist_match, disposable_domain
+from trust.domains import domain_registrable
 from trust.models import BlockRule
-from trust.network import ip_normalise
+from trust.network import ip_limit_units, ip_normalise
 from trust.ratelimit import ratelimit_hit
 
 logger = logging.getLogger(__name__)
@@ -96,13 +95,29 @@ def _rules_changed() -> None:
     transaction.on_commit(blocklist_cache_clear)
 
 
-def _ratelimit_key(*, kind: str, value: str) -> str:
-    # Keyed so that the Redis keys (and a dump of them) never hold an address or domain.
-    key = f"{settings.SBOR_IP_HASH_KEY}:ratelimit".encode()
-    return f"{kind}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]}"
+def client_ratelimit_hit(
+    *, ip: str, scope: str, limit: int, window_seconds: int, wide: bool = False
+) -> bool:
+    """Count one hit by the client at ``ip`` against the limit named ``scope``; True while
+    within ``limit`` per window.
+
+    The client is counted per address for IPv4 and per /64 for IPv6 (per /48 with
+    ``wide``: for limits over longer windows, see ``ip_limit_units``). An empty or
+    unparsable ``ip`` is never let through: all such clients share one bucket. Pass what
+    ``trust.network.client_ip`` gives.
+    """
+    burst, sustained = ip_limit_units(ip)
+    return ratelimit_hit(
+        key=f"{scope}:{sustained if wide else burst}", limit=limit, window_seconds=window_seconds
+    )
 
 
-def _rate_verdict(*, ip: str, email: str) -> str:
+def _domain_exempt(registrable: str) -> bool:
+    exempt = {domain_registrable(domain=d) for d in settings.RATE_DOMAIN_EXEMPT}
+    return registrable in exempt
+
+
+def _rate_verdict(*, ip: str | None, email: str) -> str:
     """Count this attempt against every limit that applies; the first one exceeded, or "".
 
     Every attempt counts, also one already blocked, flagged or over a limit, and against
@@ -110,25 +125,25 @@ def _rate_verdict(*, ip: str, email: str) -> str:
     of attempts, and exactly ``limit`` of them per window pass however many arrive at once.
     """
     exceeded: list[str] = []
-    if ip:
-        ip_key = _ratelimit_key(kind="ip", value=ip)
+    if ip is not None:
+        burst, sustained = ip_limit_units(ip)
         if not ratelimit_hit(
-            key=f"{ip_key}:burst", limit=settings.RATE_IP_BURST_PER_MINUTE, window_seconds=60
+            key=f"sign:{burst}", limit=settings.RATE_IP_BURST_PER_MINUTE, window_seconds=60
         ):
             exceeded.append("ip_burst")
         if not ratelimit_hit(
-            key=f"{ip_key}:sustained",
+            key=f"sign:{sustained}",
             limit=settings.RATE_IP_SUSTAINED_PER_HOUR,
             window_seconds=3600,
         ):
             exceeded.append("ip_sustained")
-    domain = email_domain(email) if email else ""
-    exempt = {d.strip().lower() for d in settings.RATE_DOMAIN_EXEMPT}
+    # One registrant, one bucket: a.example.co.uk and b.example.co.uk share example.co.uk's.
+    registrable = domain_registrable(domain=email_domain(email)) if email else ""
     if (
-        domain
-        and domain not in exempt
+        registrable
+        and not _domain_exempt(registrable)
         and not ratelimit_hit(
-            key=_ratelimit_key(kind="domain", value=domain),
+            key=f"sign:domain:{registrable}",
             limit=settings.RATE_DOMAIN_PER_HOUR,
             window_seconds=3600,
         )
@@ -140,30 +155,35 @@ def _rate_verdict(*, ip: str, email: str) -> str:
 def confirm_code_attempt_allowed(*, ip: str) -> bool:
     """Count one typed confirmation code from ``ip``; False once past the hourly limit.
 
-    Codes have about 39 bits; a limit per address keeps guessing one hopeless.
+    Codes have about 39 bits; a limit per client (per /64 for IPv6) keeps guessing one
+    hopeless. A request without a usable address shares one bucket with all others like it.
     """
-    address = ip_normalise(ip) if ip else ""
-    if not address:
-        return True
-    return ratelimit_hit(
-        key=f"{_ratelimit_key(kind='ip', value=address)}:confirm-code",
+    return client_ratelimit_hit(
+        ip=ip,
+        scope="confirm-code",
         limit=settings.RATE_CONFIRM_CODE_PER_HOUR,
         window_seconds=3600,
     )
 
 
-def sign_attempt_assess(*, petition_id: int, ip: str, email: str) -> tuple[str, str]:
+def sign_attempt_assess(*, petition_id: int, ip: str | None, email: str) -> tuple[str, str]:
     """The verdict on one sign attempt: ("", "") if fine, else (invalid reason, detail).
 
     Checks, in this order: block rules (detail "ip", "network", "domain" or "address"),
-    disposable domains ("disposable"), then rate limits per IP ("ip_burst",
-    "ip_sustained") and per email domain ("domain_rate"; large providers are exempt, see
-    ``RATE_DOMAIN_EXEMPT``). An empty ``ip`` skips every IP check. The attempt is counted
-    against the rate limits whatever the verdict (see ``_rate_verdict``). ``petition_id`` is
-    only logged: the limits are site-wide, since one script may sign many petitions.
+    disposable domains ("disposable"), then rate limits per client ("ip_burst": per IPv4
+    address or IPv6 /64 and minute; "ip_sustained": per IPv4 address or IPv6 /48 and
+    hour) and per registrable email domain ("domain_rate"; large providers are exempt,
+    see ``RATE_DOMAIN_EXEMPT``). The attempt is counted against the rate limits whatever
+    the verdict (see ``_rate_verdict``). ``petition_id`` is only logged: the limits are
+    site-wide, since one script may sign many petitions.
+
+    ``ip`` is what ``trust.network.client_ip`` gave (never "" for a request). "" or None
+    means no request is behind the call (an import, a test) and skips the IP checks; any
+    other value that is not an address (``UNKNOWN_CLIENT``, garbage) fails closed into
+    one shared bucket.
     """
     address = ip_normalise(ip) if ip else ""
-    rate_detail = _rate_verdict(ip=address, email=email)
+    rate_detail = _rate_verdict(ip=ip or None, email=email)
     blocked = blocklist_match(ip=address, email=email)
     if blocked:
         reason, detail = Signature.InvalidReason.BLOCKLIST, blocked

@@ -178,8 +178,12 @@ def supporter_email_restore(*, supporter: Supporter, email: str) -> bool:
         return False
     if identity.email_digest(email) != supporter.email_digest:
         raise ValueError("the address does not belong to this supporter")
-    Supporter.objects.filter(pk=supporter.pk).update(email=email, email_dropped_at=None)
+    registrable = identity.email_registrable_digest(email)
+    Supporter.objects.filter(pk=supporter.pk).update(
+        email=email, email_dropped_at=None, email_registrable_digest=registrable
+    )
     supporter.email = email
+    supporter.email_registrable_digest = registrable
     supporter.email_dropped_at = None
     return True
 
@@ -300,6 +304,7 @@ def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
             "email_dropped_at": _iso(supporter.email_dropped_at),
             "email_keyed_hash": supporter.email_digest,
             "email_domain_keyed_hash": supporter.email_domain_digest,
+            "email_registrable_domain_keyed_hash": supporter.email_registrable_digest,
             "name": supporter.name,
             "country": str(supporter.country or ""),
             "language": supporter.language,

@@ -157,6 +157,8 @@ def signatures_find(
     ``ip`` is an address (matched by its hash under every kept key) or a CIDR range
     (matched by network hashes; ranges narrower than /24 or /48 by address hashes).
     ``ip_hash`` matches an address hash, a network hash or an email-domain digest.
+    ``domain`` matches addresses at that domain and, for a registrable domain
+    (``example.org``, ``example.co.uk``), at any subdomain of it.
     Raises ``CriteriaError`` for an address, range or hash that cannot be used.
     """
     if isinstance(status, str):
@@ -185,11 +187,9 @@ def signature_criteria_q(*, criteria: SignatureCriteria) -> Q:
         q &= Q(**{f"{field}__in": hashes})
     if criteria.ip_hash.strip():
         digest = _hash_clean(criteria.ip_hash)
-        q &= (
-            Q(ip_hash=digest) | Q(ip_network_hash=digest) | Q(supporter__email_domain_digest=digest)
-        )
+        q &= Q(ip_hash=digest) | Q(ip_network_hash=digest) | _domain_q(digest)
     if criteria.domain.strip():
-        q &= Q(supporter__email_domain_digest=_domain_digest(criteria.domain))
+        q &= _domain_q(_domain_digest(criteria.domain))
     if criteria.created_from is not None:
         q &= Q(created_at__gte=criteria.created_from)
     if criteria.created_to is not None:
@@ -227,6 +227,15 @@ def _hash_clean(value: str) -> str:
     if not _HEX.match(digest):
         raise CriteriaError(_("A hash is written in hexadecimal digits (0-9, a-f)."))
     return digest
+
+
+def _domain_q(digest: str) -> Q:
+    """Supporters at the domain itself or, when it is a registrable domain, at a subdomain.
+
+    Only keyed hashes are compared. Supporters whose address was dropped before the
+    registrable-domain hash existed have none, and are found by their exact domain only.
+    """
+    return Q(supporter__email_domain_digest=digest) | Q(supporter__email_registrable_digest=digest)
 
 
 def _domain_digest(domain: str) -> str:

@@ -46,6 +46,7 @@ def listed(response) -> set[str]:
 def test_the_search_box_finds_by_ip_network_domain_and_hash(client, staff, petition):
     bad = signature_create(petition=petition, client_ip=BAD_IP, email="a@farm.example")
     near = signature_create(petition=petition, client_ip="203.0.113.50")
+    sub = signature_create(petition=petition, client_ip=OTHER_IP, email="b@mx.farm.example")
     signature_create(petition=petition, client_ip=OTHER_IP)
 
     def search(term: str) -> set[str]:
@@ -56,7 +57,8 @@ def test_the_search_box_finds_by_ip_network_domain_and_hash(client, staff, petit
     assert search(f"ip:{BAD_IP}") == {str(bad.pk)}
     assert search("net:203.0.113.0/24") == {str(bad.pk), str(near.pk)}
     assert search("net:203.0.113.9") == {str(bad.pk), str(near.pk)}
-    assert search("domain:farm.example") == {str(bad.pk)}
+    assert search("domain:farm.example") == {str(bad.pk), str(sub.pk)}
+    assert search("domain:mx.farm.example") == {str(sub.pk)}
     assert search(f"hash:{bad.ip_hash}") == {str(bad.pk)}
     assert search("net:203.0.113.0/24 domain:farm.example") == {str(bad.pk)}
     assert search(str(near.public_id)) == {str(near.pk)}

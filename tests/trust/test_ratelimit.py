@@ -1,17 +1,26 @@
-"""Fixed-window rate limits: exact under concurrency, in Redis or in process, and failing open."""
+"""Fixed-window rate limits: exact under concurrency, in Redis or in process, failing open
+when Redis is down, and stored under names that cannot be traced back after the salt is gone."""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
-from trust import ratelimit
-from trust.ratelimit import ratelimit_hit, ratelimit_reset
+from trust import iphash, ratelimit
+from trust.iphash import ip_hash_key_cache_clear
+from trust.models import IpHashKey
+from trust.ratelimit import ratelimit_hit, ratelimit_reset, ratelimit_store_key
+
+# Counters are named by an HMAC under the IP-hash salt, which lives in the database.
+pytestmark = pytest.mark.django_db
 
 # A moment well inside a minute and an hour, so no test straddles a window boundary.
 T0 = 1_800_000_000.0 + 5
@@ -81,7 +90,8 @@ def test_reset_forgets_every_counter(backend, clock):
 
 
 def test_concurrent_hits_let_exactly_the_limit_through(backend, clock):
-    barrier = threading.Barrier(20)
+    iphash._key_current()  # the salt cached here: the threads have no test database of their own
+    barrier = threading.Barrier(20, timeout=30)
 
     def hit(_: int) -> bool:
         barrier.wait()
@@ -100,14 +110,14 @@ def test_in_process_counters_of_finished_windows_are_pruned(settings, clock):
     clock[0] += 3600
     ratelimit_hit(key="later", limit=1, window_seconds=60)
     assert list(ratelimit._local_counts) == [
-        f"{ratelimit.KEY_PREFIX}later:60:{int(clock[0] // 60)}"
+        ratelimit_store_key(key="later", window_seconds=60, window=int(clock[0] // 60))
     ]
 
 
 def test_redis_keys_expire_after_their_window(redis_store, clock):
     ratelimit_hit(key="ttl", limit=1, window_seconds=60)
     client = ratelimit._redis_client()
-    [key] = list(client.scan_iter(match=f"{ratelimit.KEY_PREFIX}ttl:*"))
+    key = ratelimit_store_key(key="ttl", window_seconds=60, window=int(T0 // 60))
     window_end = (int(T0 // 60) + 1) * 60
     assert client.expiretime(key) == window_end + 1
 
@@ -126,3 +136,55 @@ def test_after_an_outage_redis_is_used_again(redis_store, clock, caplog):
         assert hits(3, limit=2) == [True, True, False]
     assert "reachable again" in caplog.text
     assert ratelimit._redis_down_until == 0.0
+
+
+def test_a_window_longer_than_a_day_is_refused(backend):
+    # A counter must expire before the salt that names it can be deleted.
+    with pytest.raises(ValueError, match="window"):
+        ratelimit_hit(key="k", limit=1, window_seconds=86_401)
+    with pytest.raises(ValueError, match="window"):
+        ratelimit_hit(key="k", limit=1, window_seconds=0)
+    assert ratelimit_hit(key="k", limit=1, window_seconds=86_400)
+
+
+def stored_keys(backend: str) -> list[str]:
+    if backend == "in-process":
+        return list(ratelimit._local_counts)
+    client = ratelimit._redis_client()
+    return [k.decode() for k in client.scan_iter(match=f"{ratelimit.KEY_PREFIX}*")]
+
+
+def test_stored_counter_names_hold_no_part_of_the_key(backend, clock):
+    keys = ["sign:ip4:198.51.100.7", "sign:ip6:2001:db8:1:2::/64", "sign:domain:example.co.uk"]
+    for key in keys:
+        hits(1, key=key)
+    window = int(clock[0] // 60)
+    names = {ratelimit_store_key(key=key, window_seconds=60, window=window) for key in keys}
+    assert names <= set(stored_keys(backend))
+    for name in names:
+        assert re.fullmatch(rf"{ratelimit.KEY_PREFIX}[0-9a-f]{{32}}:60:\d+", name), name
+    stored = " ".join(stored_keys(backend))
+    assert "198.51.100" not in stored and "2001:db8" not in stored and "example" not in stored
+
+
+def test_the_name_of_a_counter_changes_when_the_salt_rotates_and_counting_starts_again(
+    backend, clock, settings
+):
+    settings.IP_HASH_ROTATE_DAYS = 7
+    key, window = "sign:ip4:198.51.100.7", int(clock[0] // 60)
+    assert hits(4, key=key) == [True, True, True, False]
+    before = ratelimit_store_key(key=key, window_seconds=60, window=window)
+    assert before in stored_keys(backend)
+    # The period is over: the next hit makes a new salt, as signing would.
+    IpHashKey.objects.update(created_at=timezone.now() - timedelta(days=8))
+    ip_hash_key_cache_clear()
+    assert hits(1, key=key) == [True]
+    after = ratelimit_store_key(key=key, window_seconds=60, window=window)
+    assert after != before
+    assert after in stored_keys(backend)
+    # Once the old salt is deleted (end of the fraud window), no salt still kept gives
+    # the old counter's name for this key: it cannot be traced back to the address.
+    IpHashKey.objects.order_by("pk").first().delete()
+    message = f"ratelimit:{key}"
+    kept = [iphash._digest(salt=k.salt, message=message)[:32] for k in IpHashKey.objects.all()]
+    assert kept and not any(digest in before for digest in kept)
