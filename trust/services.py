@@ -203,30 +203,18 @@ def sign_attempt_assess(*, petition_id: int, ip: str | None, email: str) -> tupl
 def manage_link_request_limit(*, ip: str, email: str) -> str:
     """Count one request for a manage link; "" if allowed, else "ip" or "address".
 
-    Every request counts against both limits (per client IP, an IPv6 client per /64, and
-    per normalised address), whatever the outcome and whether or not the address has
+    Every request counts against both limits (per client: an IPv4 address or an IPv6 /64,
+    and per normalised address), whatever the outcome and whether or not the address has
     signed: the limits then trip at the same point for everyone and reveal nothing. A
     request without a usable client IP shares one bucket with all such requests (fails
-    closed). Keys are keyed hashes and expire with their hour: none names an IP or address.
+    closed). ``ratelimit_hit`` keys every counter under the rotating salt, so no key names
+    an IP or an address.
     """
-    address = ip_normalise(ip) if ip else ""
-    if not address:
-        logger.warning("manage link request without a usable client IP: shared bucket")
-    elif ":" in address:
-        address = str(ipaddress.ip_network(f"{address}/64", strict=False))
-    secret = f"{settings.SBOR_IP_HASH_KEY}:manage-link".encode()
-
-    def key(kind: str, value: str) -> str:
-        digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-        return f"manage:{kind}:{digest[:32]}"
-
-    ip_ok = ratelimit_hit(
-        key=key("ip", address or "none"),
-        limit=settings.RATE_MANAGE_IP_PER_HOUR,
-        window_seconds=3600,
+    ip_ok = client_ratelimit_hit(
+        ip=ip, scope="manage:ip", limit=settings.RATE_MANAGE_IP_PER_HOUR, window_seconds=3600
     )
     address_ok = ratelimit_hit(
-        key=key("address", email_digest(email)),
+        key=f"manage:address:{email_digest(email)}",
         limit=settings.RATE_MANAGE_ADDRESS_PER_HOUR,
         window_seconds=3600,
     )

@@ -52,7 +52,10 @@ def project_apps() -> list[str]:
     return [
         config.name
         for config in apps.get_app_configs()
+        # An app of ours lives in the checkout, outside any virtualenv in it (CI's .venv is
+        # inside the checkout; a developer's may be a link to elsewhere).
         if Path(config.path).resolve().is_relative_to(BASE_DIR)
+        and "site-packages" not in Path(config.path).parts
     ]
 
 
