@@ -188,7 +188,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
-    # Drops plaintext emails nobody consented to keep, once no mail is due.
+    # Drops the addresses of those who just confirmed (marked on confirming), in batches.
+    "supporter-emails-drop-due": {
+        "task": "petitions.tasks.supporter_emails_drop_due",
+        "schedule": float(COUNT_INTERVAL_SECONDS),
+        "options": {"expires": float(COUNT_INTERVAL_SECONDS)},
+    },
+    # Drops plaintext emails nobody consented to keep, once no mail is due (everyone).
     "supporter-emails-drop": {
         "task": "petitions.tasks.supporter_emails_drop",
         "schedule": 600.0,

@@ -19,6 +19,7 @@ SCHEDULED = {
     "mailer.tasks.outbox_requeue",
     "petitions.tasks.petition_integrity_refresh",
     "petitions.tasks.supporter_emails_drop",
+    "petitions.tasks.supporter_emails_drop_due",
     "petitions.tasks.petitions_retention_apply",
     "trust.tasks.ip_hashes_drop",
 }
