@@ -258,7 +258,9 @@ def one_run(env: dict[str, str], options: Options, run: int, counted_before: int
     }
 
 
-def report(results: list[dict[str, Any]], options: Options, machine: list[str]) -> str:
+def report(
+    results: list[dict[str, Any]], options: Options, machine: list[str], loadavg: str
+) -> str:
     def seconds(value: float | None) -> str:
         return "never" if value is None else f"{value:.1f} s"
 
@@ -266,6 +268,7 @@ def report(results: list[dict[str, Any]], options: Options, machine: list[str]) 
         f"Confirm burst: {options.confirmations} confirmations over {options.seconds:.0f} s "
         f"from {options.confirmers} processes, {options.runs} runs",
         *machine,
+        f"Load average when it started: {loadavg}",
         "",
         "| run | burst took | count complete after the last | count stood still at most "
         "| addresses dropped after the last |",
@@ -289,6 +292,7 @@ def main(argv: list[str]) -> int:
     from bench.run import BenchError, Database, child_env, machine_describe, redis_client, run_step
 
     options = options_parse(argv)
+    loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     database = Database.from_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL
     redis = redis_client(redis_url)
@@ -329,7 +333,7 @@ def main(argv: list[str]) -> int:
             f"{database.vendor} {database.name}",
             str(redis.info("server").get("redis_version", "unknown")),
         )
-        print(report(results, options, machine))
+        print(report(results, options, machine, loadavg))
         code = 0
     except BenchError as exc:
         log(f"failed: {exc}")
