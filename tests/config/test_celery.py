@@ -120,3 +120,33 @@ def test_the_send_task_is_acknowledged_late_and_retried_without_a_celery_limit()
     # MAILER_MAX_ATTEMPTS decides when to give up, not Celery.
     assert task.max_retries is None
     assert task.ignore_result is True
+
+
+def test_a_closed_redis_channel_fails_like_a_lost_connection_which_the_worker_survives():
+    # Celery 5.7 detaches the transport before it closes a channel that still holds an
+    # unacknowledged task; without the guard the hand-back raised AttributeError and the
+    # worker exited ("Unrecoverable error"). tests/e2e/test_worker_faults.py does it for real.
+    from types import SimpleNamespace
+
+    import redis
+    from kombu.transport import redis as kombu_redis
+
+    detached = SimpleNamespace(connection=SimpleNamespace(client=None))
+
+    with pytest.raises(redis.exceptions.ConnectionError) as raised:
+        kombu_redis.Channel._connparams(detached)
+
+    assert isinstance(raised.value, kombu_redis.get_redis_error_classes().connection_errors)
+
+
+def test_the_guard_is_installed_once_however_often_the_module_asks():
+    # An open channel goes straight through to kombu: every e2e worker connects through it.
+    from kombu.transport import redis as kombu_redis
+
+    from config.celery import redis_channel_reopen_guard
+
+    guarded = kombu_redis.Channel._connparams
+    redis_channel_reopen_guard()
+
+    assert kombu_redis.Channel._connparams is guarded
+    assert getattr(guarded, "sbor_guarded", False) is True
