@@ -750,6 +750,11 @@ def terminate_on_sigterm() -> Iterator[None]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--confirm-burst"]:
+        # `make bench ARGS="--confirm-burst [options]"`: the busy-day benchmark instead.
+        from bench import confirm_burst
+
+        return confirm_burst.main(argv[1:])
     options = options_parse(argv)
     started = time.monotonic()
     database = Database.from_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL)

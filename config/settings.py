@@ -193,6 +193,8 @@ else:
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 COUNT_INTERVAL_SECONDS = env_int("SBOR_COUNT_INTERVAL_SECONDS", 5, minimum=1)
+# How often the outbox sweep re-enqueues lost sends (see MAILER_CLAIM_LEASE_SECONDS).
+MAILER_REQUEUE_INTERVAL_SECONDS = env_int("SBOR_MAIL_REQUEUE_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Folds newly confirmed signatures into each petition's stored count.
@@ -213,7 +215,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
-    # Drops plaintext emails nobody consented to keep, once no mail is due.
+    # Drops the addresses of those who just confirmed (marked on confirming), in batches.
+    "supporter-emails-drop-due": {
+        "task": "petitions.tasks.supporter_emails_drop_due",
+        "schedule": float(COUNT_INTERVAL_SECONDS),
+        "options": {"expires": float(COUNT_INTERVAL_SECONDS)},
+    },
+    # Drops plaintext emails nobody consented to keep, once no mail is due (everyone).
     "supporter-emails-drop": {
         "task": "petitions.tasks.supporter_emails_drop",
         "schedule": 600.0,
@@ -244,10 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600.0},
     },
     # Re-enqueues outbox rows whose task was lost (broker down at commit time, worker killed).
+    # Often: with MAILER_CLAIM_LEASE_SECONDS it bounds how late mail from a dead worker is.
     "outbox-requeue": {
         "task": "mailer.tasks.outbox_requeue",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
+        "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
+        "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
     },
 }
 
@@ -258,6 +267,8 @@ MAIL_BACKEND = env_choice(
     "smtp" if PRODUCTION else "outbox",
 )
 OUTBOX_DIR = Path(env_str("SBOR_OUTBOX_DIR") or VAR_DIR / "outbox")
+# Seconds each step of a send may wait for the provider (an SMTP reply, an HTTP response).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 if MAIL_BACKEND == "outbox":
     EMAIL_BACKEND = "mailer.backends.LocalOutboxBackend"
 elif MAIL_BACKEND == "smtp":
@@ -274,7 +285,6 @@ elif MAIL_BACKEND == "smtp":
     EMAIL_PORT = env_int(
         "EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25, minimum=1
     )
-    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 elif MAIL_BACKEND == "anymail":
     # Any ESP that django-anymail supports. Its settings come from ANYMAIL_* variables:
     # ANYMAIL_POSTMARK_SERVER_TOKEN=… becomes ANYMAIL = {"POSTMARK_SERVER_TOKEN": "…"}.
@@ -295,6 +305,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Sbor <no-reply@localhost>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Transient send failures are retried this many times with exponential backoff and jitter.
 MAILER_MAX_ATTEMPTS = env_int("SBOR_MAIL_MAX_ATTEMPTS", 8, minimum=1)
+# A send still running after this many seconds is stopped (Celery's hard time limit on the
+# send task, prefork pool) and left to the sweep below. A few slow provider steps fit in it.
+MAILER_SEND_TIME_LIMIT_SECONDS = env_int(
+    "SBOR_MAIL_SEND_TIME_LIMIT_SECONDS", 2 * EMAIL_TIMEOUT, minimum=1
+)
+# A message claimed by a worker that died mid-send is sent again once its claim is this old.
+# It outlasts the time limit, with a margin for clocks that differ between machines, so a
+# send still running is never taken over.
+MAILER_CLAIM_LEASE_SECONDS = MAILER_SEND_TIME_LIMIT_SECONDS + 20
+# How long a queued message waits for the task enqueued at commit before the outbox sweep
+# (every MAILER_REQUEUE_INTERVAL_SECONDS) enqueues it again: broker down, task lost.
+MAILER_REQUEUE_AFTER_SECONDS = env_int("SBOR_MAIL_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 
 # --- Petitions ----------------------------------------------------------------------------
 # How long a confirmation link and code stay valid.

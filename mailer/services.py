@@ -10,9 +10,10 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -25,8 +26,6 @@ from petitions.models import Signature, Supporter
 
 logger = logging.getLogger(__name__)
 
-# A row stays claimed this long; after that a crashed send is taken up again.
-CLAIM_LEASE = timedelta(minutes=10)
 # Automated mail must say so (RFC 3834), which also stops auto-replies and vacation loops.
 AUTOMATED_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 # Recorded on a row whose supporter has no stored address (dropped, or never kept).
@@ -130,10 +129,19 @@ def email_render(*, message: OutboxMessage) -> RenderedEmail:
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
 
+def claim_lease() -> timedelta:
+    """How long a row stays claimed; after that a send whose worker died is taken up again.
+
+    Longer than the send task's hard time limit, so a send still running is never taken
+    over (``MAILER_CLAIM_LEASE_SECONDS``).
+    """
+    return timedelta(seconds=settings.MAILER_CLAIM_LEASE_SECONDS)
+
+
 def _claim(*, message_id: int) -> bool:
     now = timezone.now()
     claimable = Q(status=OutboxMessage.Status.QUEUED) | Q(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - claim_lease()
     )
     claimed = OutboxMessage.objects.filter(claimable, pk=message_id).update(
         status=OutboxMessage.Status.SENDING, claimed_at=now
@@ -188,9 +196,17 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
         headers=AUTOMATED_HEADERS,
     )
     email.attach_alternative(rendered.html, "text/html")
+    # The connection is opened and closed here, not by send(): the row is recorded as sent
+    # the moment the provider has accepted the message, before the goodbye (SMTP QUIT) that
+    # may still stall or be cut short by a killed worker. A second copy is then possible
+    # only if the worker dies between the provider's "accepted" and this UPDATE.
+    connection = get_connection(fail_silently=False)
+    email.connection = connection
     try:
+        connection.open()
         email.send()
     except Exception as exc:
+        _connection_close(connection)
         return _record_failure(message=message, attempts=attempts, exc=exc)
     # Anymail's id may be any scalar (the test backend uses ints, starting at 0).
     provider_id = getattr(getattr(email, "anymail_status", None), "message_id", None)
@@ -201,7 +217,16 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
         last_error="",
         provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )
+    _connection_close(connection)
     return SendOutcome(status=OutboxMessage.Status.SENT)
+
+
+def _connection_close(connection: Any) -> None:
+    # The message's fate is already recorded; a failing goodbye changes nothing about it.
+    try:
+        connection.close()
+    except Exception:
+        logger.warning("could not close the mail connection cleanly", exc_info=True)
 
 
 def _record_failure(*, message: OutboxMessage, attempts: int, exc: Exception) -> SendOutcome:
@@ -223,20 +248,29 @@ def _record_failure(*, message: OutboxMessage, attempts: int, exc: Exception) ->
     return SendOutcome(status=OutboxMessage.Status.FAILED)
 
 
-def outbox_requeue(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+def outbox_requeue(*, older_than: timedelta | None = None, limit: int = 500) -> int:
     """Enqueue rows whose send task was lost; returns how many were enqueued.
 
-    Fresh rows are left to the task enqueued at commit; rows waiting for a retry are left
-    until their time comes. The claim keeps two workers from sending one row at once; a row
-    is sent a second time only when a worker died mid-send and its lease ran out.
+    Fresh rows (younger than ``older_than``, by default ``MAILER_REQUEUE_AFTER_SECONDS``)
+    are left to the task enqueued at commit; rows waiting for a retry are left until their
+    time comes. A row enqueued here is not enqueued again for another ``older_than``, so a
+    long backlog is not multiplied in the queue by every run. The claim keeps two workers
+    from sending one row at once; a row whose worker died mid-send is taken up once its
+    claim is older than the lease.
     """
+    if older_than is None:
+        older_than = timedelta(seconds=settings.MAILER_REQUEUE_AFTER_SECONDS)
     now = timezone.now()
     due = (
         Q(status=OutboxMessage.Status.QUEUED, created_at__lt=now - older_than)
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    ) | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    ) | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - claim_lease())
     ids = list(
         OutboxMessage.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+    # "Not before" for the sweep only: claiming a queued row ignores it.
+    OutboxMessage.objects.filter(pk__in=ids, status=OutboxMessage.Status.QUEUED).update(
+        next_attempt_at=now + older_than
     )
     for message_id in ids:
         outbox_message_enqueue(message_id=message_id)

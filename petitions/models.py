@@ -100,6 +100,9 @@ class Supporter(models.Model):
     # When their last signature was withdrawn: someone with no signature left is deleted a
     # few days later (privacy.supporters_unlinked_delete) unless they sign again.
     unlinked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set on confirming: the address may be droppable now. A frequent periodic task looks at
+    # the marked supporters in batches (one UPDATE per confirmation, no task per person).
+    email_drop_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     name = EncryptedTextField(_("name"))
     country = CountryField(_("country"), blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
@@ -108,6 +111,14 @@ class Supporter(models.Model):
     class Meta:
         verbose_name = _("supporter")
         verbose_name_plural = _("supporters")
+        indexes = [
+            # Only the few marked rows are in it: the periodic task finds them at once.
+            models.Index(
+                fields=["email_drop_due_at"],
+                condition=models.Q(email_drop_due_at__isnull=False),
+                name="supporter_email_drop_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"supporter {self.public_id}"

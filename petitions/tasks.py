@@ -20,12 +20,20 @@ def signature_counts_repair() -> int:
 
 @shared_task(ignore_result=True)
 def supporter_emails_drop(supporter_id: int | None = None) -> int:
-    """Drop stored addresses no mail needs. Periodic (every supporter, in batches); with
-    ``supporter_id`` it looks at that one person only, cheap enough to enqueue on commit
-    right after a confirmation."""
+    """Drop stored addresses no mail needs: every supporter, in batches (periodic, the
+    backstop); with ``supporter_id``, that one person only."""
     return privacy.supporter_emails_drop(
         supporter_ids=None if supporter_id is None else [supporter_id]
     )
+
+
+@shared_task(ignore_result=True)
+def supporter_emails_drop_due() -> int:
+    """Drop the addresses of those who just confirmed, in batches (periodic, frequent).
+
+    Confirming marks the supporter instead of enqueuing a task per person: two thousand
+    confirmations are a few batched runs here, not two thousand tasks in a queue."""
+    return privacy.supporter_emails_drop_due()
 
 
 @shared_task(ignore_result=True)

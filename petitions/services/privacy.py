@@ -587,6 +587,46 @@ def supporter_emails_drop(
     return dropped
 
 
+def supporter_emails_drop_mark(*, supporter_ids: Iterable[int | None]) -> int:
+    """Mark supporters whose address may now be droppable (they just confirmed).
+
+    Cheap enough for the confirming request: one UPDATE, no task. The periodic
+    ``supporter_emails_drop_due`` looks at the marked supporters within seconds. ``None``
+    (a signature's supporter id once it was anonymised) is skipped.
+    """
+    ids = [pk for pk in supporter_ids if pk is not None]
+    return Supporter.objects.filter(pk__in=ids).update(email_drop_due_at=timezone.now())
+
+
+def supporter_emails_drop_due(*, batch_size: int = 1000) -> int:
+    """Drop the addresses of marked supporters that no mail needs; returns how many.
+
+    Works in batches of ``batch_size`` marked supporters; each mark is cleared once looked
+    at, whether or not the address could go (someone with consent keeps it; someone with
+    mail still queued is left to the full ``supporter_emails_drop`` run). A mark set again
+    while a batch runs (the person confirmed another signature) is newer than what the
+    batch read and stays for the next run. Safe to run concurrently and at any time.
+    """
+    dropped = 0
+    while True:
+        marks = list(
+            Supporter.objects.filter(email_drop_due_at__isnull=False)
+            .order_by("email_drop_due_at", "pk")
+            .values_list("pk", "email_drop_due_at")[:batch_size]
+        )
+        if not marks:
+            break
+        ids = [pk for pk, _ in marks]
+        dropped += supporter_emails_drop(supporter_ids=ids, batch_size=batch_size)
+        latest_seen = max(marked_at for _, marked_at in marks if marked_at is not None)
+        Supporter.objects.filter(pk__in=ids, email_drop_due_at__lte=latest_seen).update(
+            email_drop_due_at=None
+        )
+        if len(marks) < batch_size:
+            break
+    return dropped
+
+
 # --- Encryption at rest: re-encrypting under the current key ------------------------------
 
 

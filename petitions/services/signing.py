@@ -292,10 +292,8 @@ def signature_confirm(*, signature: Signature) -> bool:
     and so do anonymised ones (retention or lockdown detached them from any person, so an
     old emailed link must not add them to a closed petition's count).
     The count rises when the count task next runs. Once confirmed, the person's address is
-    dropped soon after if they gave no consent to updates (``supporter_emails_drop``).
+    dropped soon after if they gave no consent to updates (``supporter_emails_drop_due``).
     """
-    from petitions import tasks  # the tasks module imports the services
-
     now = timezone.now()
     with transaction.atomic():
         confirmed = Signature.objects.filter(
@@ -305,7 +303,6 @@ def signature_confirm(*, signature: Signature) -> bool:
             Consent.objects.filter(signature=signature, confirmed_at__isnull=True).update(
                 confirmed_at=now
             )
-            supporter_id = signature.supporter_id
-            transaction.on_commit(lambda: tasks.supporter_emails_drop.delay(supporter_id))
+            privacy.supporter_emails_drop_mark(supporter_ids=[signature.supporter_id])
     signature.refresh_from_db(fields=["status", "confirmed_at"])
     return bool(confirmed)

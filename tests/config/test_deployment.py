@@ -23,7 +23,9 @@ from packaging.utils import canonicalize_name
 from config.celery import app as celery_app
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-APP_SERVICES = ["migrate", "web", "worker", "beat"]
+APP_SERVICES = ["migrate", "web", "worker", "periodic", "beat"]
+WORKERS = ["worker", "periodic"]
+RESPAWN = ["python", "-m", "common.respawn"]
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +101,17 @@ def option(argv: list[str], *names: str) -> str:
 
 
 def queues_used_by_the_code() -> set[str]:
-    """Every queue a task can be sent to: the default one and each routed one."""
-    routes = celery_app.conf.task_routes or {}
-    return {celery_app.conf.task_default_queue} | {route["queue"] for route in routes.values()}
+    """Every queue a task can be sent to: the default one, and each one our tasks (and
+    beat's entries) are routed to."""
+    celery_app.loader.import_default_modules()
+    names = {name for name in celery_app.tasks if not name.startswith("celery.")}
+    names |= {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+    return {celery_app.conf.task_default_queue} | {queue_of(name) for name in names}
+
+
+def queue_of(task_name: str) -> str:
+    route = celery_app.amqp.router.route({}, task_name)
+    return str(route["queue"].name)
 
 
 def procfile() -> dict[str, list[str]]:
@@ -117,7 +127,9 @@ def procfile() -> dict[str, list[str]]:
 
 
 def test_compose_defines_every_service(services):
-    assert {"postgres", "redis", "migrate", "web", "worker", "beat", "proxy"} <= set(services)
+    assert {"postgres", "redis", "migrate", "web", "worker", "periodic", "beat", "proxy"} <= set(
+        services
+    )
 
 
 def test_yaml_anchors_are_resolved_into_each_app_service(compose, services):
@@ -203,13 +215,27 @@ def test_the_web_health_check_calls_the_health_url(services):
     assert f"http://127.0.0.1:8000{reverse('healthz')}" in probe
 
 
-def test_the_worker_consumes_every_queue_the_code_routes_tasks_to(services):
-    argv = command_of(services["worker"])
+def test_the_workers_consume_every_queue_the_code_routes_tasks_to(services):
+    queues = {}
+    for name in WORKERS:
+        argv = command_of(services[name])
+        assert argv[:4] == ["celery", "-A", "config", "worker"]
+        queues[name] = set(option(argv, "--queues", "-Q").split(","))
 
-    assert argv[:4] == ["celery", "-A", "config", "worker"]
-    queues = set(option(argv, "--queues", "-Q").split(","))
-    assert queues == queues_used_by_the_code()
-    assert queues == {"default", "mail"}
+    assert queues["worker"] | queues["periodic"] == queues_used_by_the_code()
+    assert queues == {"worker": {"default", "mail"}, "periodic": {"periodic"}}
+
+
+def test_every_beat_task_goes_to_the_periodic_queue_and_email_to_the_mail_queue():
+    for entry in celery_app.conf.beat_schedule.values():
+        assert queue_of(entry["task"]) == "periodic", entry["task"]
+    assert queue_of("mailer.tasks.outbox_send") == "mail"
+    assert queue_of("petitions.tasks.not_periodic_example") == "default"
+
+
+@pytest.mark.parametrize("name", [*WORKERS, "beat"])
+def test_workers_and_beat_are_restarted_when_they_exit(services, name):
+    assert services[name]["restart"] == "unless-stopped"
 
 
 def test_beat_runs_the_celery_scheduler(services):
@@ -367,20 +393,22 @@ def test_data_is_kept_in_named_volumes(compose, services):
 # --- Procfile.dev -------------------------------------------------------------------------
 
 
-def test_the_procfile_starts_web_worker_and_beat():
+def test_the_procfile_starts_web_both_workers_and_beat_under_a_supervisor_that_restarts():
     entries = procfile()
 
-    assert set(entries) == {"web", "worker", "beat"}
+    assert set(entries) == {"web", *WORKERS, "beat"}
     assert entries["web"][:3] == ["python", "manage.py", "runserver"]
-    assert entries["worker"][:4] == ["celery", "-A", "config", "worker"]
-    assert entries["beat"][:4] == ["celery", "-A", "config", "beat"]
+    # honcho restarts nothing: common.respawn starts them again when they exit.
+    for name in WORKERS:
+        assert entries[name][:7] == [*RESPAWN, "celery", "-A", "config", "worker"], name
+    assert entries["beat"][:7] == [*RESPAWN, "celery", "-A", "config", "beat"]
 
 
-def test_the_procfile_worker_consumes_the_same_queues_as_the_compose_worker(services):
-    procfile_queues = set(option(procfile()["worker"], "--queues", "-Q").split(","))
-    compose_queues = set(option(command_of(services["worker"]), "--queues", "-Q").split(","))
+@pytest.mark.parametrize("name", WORKERS)
+def test_the_procfile_workers_consume_the_same_queues_as_the_compose_workers(services, name):
+    procfile_queues = set(option(procfile()[name], "--queues", "-Q").split(","))
+    compose_queues = set(option(command_of(services[name]), "--queues", "-Q").split(","))
 
-    assert procfile_queues == queues_used_by_the_code()
     assert procfile_queues == compose_queues
 
 

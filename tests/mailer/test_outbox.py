@@ -27,7 +27,7 @@ from kombu.exceptions import OperationalError
 from config.celery import app as celery_app
 from mailer import services
 from mailer.models import OutboxMessage
-from mailer.services import CLAIM_LEASE, outbox_message_send, retry_delay
+from mailer.services import claim_lease, outbox_message_send, retry_delay
 from mailer.tasks import outbox_requeue, outbox_send
 from petitions import services as petitions
 from petitions.models import Signature
@@ -213,7 +213,7 @@ def test_a_message_another_worker_claimed_recently_is_left_alone():
 
 
 def test_a_claim_older_than_the_lease_is_taken_up_again():
-    claimed_at = timezone.now() - CLAIM_LEASE - timedelta(seconds=1)
+    claimed_at = timezone.now() - claim_lease() - timedelta(seconds=1)
     message = message_in_state(status=OutboxMessage.Status.SENDING, claimed_at=claimed_at)
 
     outcome = outbox_message_send(message_id=message.pk)
@@ -521,7 +521,7 @@ def test_requeue_enqueues_lost_messages_and_leaves_the_rest_alone():
     lost = message_in_state()
     retry_due = message_in_state(next_attempt_at=now - timedelta(seconds=1), attempts=1)
     crashed = message_in_state(
-        status=OutboxMessage.Status.SENDING, claimed_at=now - CLAIM_LEASE - timedelta(minutes=1)
+        status=OutboxMessage.Status.SENDING, claimed_at=now - claim_lease() - timedelta(minutes=1)
     )
     fresh = message_in_state(age=timedelta(seconds=5))
     retry_later = message_in_state(next_attempt_at=now + timedelta(minutes=5), attempts=1)

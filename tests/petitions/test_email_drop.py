@@ -26,13 +26,11 @@ def petition() -> Petition:
 
 
 @pytest.fixture
-def sign(petition, django_capture_on_commit_callbacks, monkeypatch):  # type: ignore[no-untyped-def]
+def sign(petition, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     """Sign and let the confirmation email go out, as the worker would.
 
-    The drop that confirming enqueues for the one signer is held back here, so that these
-    tests see the periodic drop's rules; the drop on confirming has a test of its own.
+    Confirming only marks the signer; nothing is dropped until a periodic task runs.
     """
-    monkeypatch.setattr(tasks.supporter_emails_drop, "delay", lambda *args, **kwargs: None)
 
     def signed(*, email: str = ADDRESS, confirmed: bool = True, **fields) -> Supporter:  # type: ignore[no-untyped-def]
         with django_capture_on_commit_callbacks(execute=True):
@@ -50,13 +48,64 @@ def dropped(supporter: Supporter) -> bool:
     return supporter.email == "" and supporter.email_dropped_at is not None
 
 
-def test_confirming_drops_the_address_of_a_signer_without_consent_at_once(
+def test_confirming_marks_the_signer_and_the_frequent_task_drops_the_address(
     petition, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         signature = signature_create(petition=petition, email=ADDRESS, confirmed=True)
-    assert dropped(signature.supporter)
-    assert privacy.supporter_emails_drop() == 0  # nothing left for the periodic run
+    supporter = signature.supporter
+    assert supporter is not None
+    # Confirming enqueued nothing but the confirmation email: the person is only marked.
+    assert len(callbacks) == 1
+    assert not dropped(supporter)
+    assert supporter.email_drop_due_at is not None
+
+    assert tasks.supporter_emails_drop_due.apply().get() == 1
+
+    assert dropped(supporter)
+    assert supporter.email_drop_due_at is None
+    assert privacy.supporter_emails_drop() == 0  # nothing left for the full run
+    assert privacy.supporter_emails_drop_due() == 0  # the mark is gone
+
+
+def test_the_frequent_task_clears_the_mark_of_someone_who_keeps_the_address(sign):
+    keeps = sign(consent_updates=True)
+    assert keeps.email_drop_due_at is not None
+
+    assert privacy.supporter_emails_drop_due() == 0
+
+    keeps.refresh_from_db()
+    assert keeps.email == ADDRESS
+    assert keeps.email_drop_due_at is None
+
+
+def test_the_frequent_task_works_in_batches_and_leaves_unmarked_supporters_alone(sign):
+    marked = [sign(email=f"marked{n}@example.org") for n in range(5)]
+    unmarked = sign(email="unmarked@example.org")
+    Supporter.objects.filter(pk=unmarked.pk).update(email_drop_due_at=None)
+
+    assert privacy.supporter_emails_drop_due(batch_size=2) == 5
+
+    assert all(dropped(supporter) for supporter in marked)
+    assert not dropped(unmarked)
+    assert not Supporter.objects.filter(email_drop_due_at__isnull=False).exists()
+
+
+def test_a_mark_set_again_while_a_batch_runs_stays_for_the_next_run(sign, monkeypatch):
+    first = sign(email="first@example.org")
+    later = timezone.now() + timedelta(seconds=1)
+    real_drop = privacy.supporter_emails_drop
+
+    def drop_while_the_person_confirms_again(**kwargs):  # type: ignore[no-untyped-def]
+        result = real_drop(**kwargs)
+        Supporter.objects.filter(pk=first.pk).update(email_drop_due_at=later)
+        return result
+
+    monkeypatch.setattr(privacy, "supporter_emails_drop", drop_while_the_person_confirms_again)
+    privacy.supporter_emails_drop_due()
+
+    first.refresh_from_db()
+    assert first.email_drop_due_at == later
 
 
 def test_a_confirmed_signer_without_consent_has_their_address_dropped(sign):
