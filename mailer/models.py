@@ -46,6 +46,15 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="outbox_messages",
     )
+    # A confirmation email carries the link and code of one sign attempt; the message goes
+    # when the attempt does (confirmed by another attempt, expired, erased).
+    sign_attempt = models.ForeignKey(
+        "petitions.SignAttempt",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outbox_messages",
+    )
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)

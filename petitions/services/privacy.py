@@ -28,7 +28,7 @@ from django.utils import timezone
 from mailer import services as mailer
 from mailer.models import OutboxMessage
 from petitions import identity
-from petitions.models import Consent, Signature, Supporter
+from petitions.models import Consent, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
 from trust import crypto
@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 # Signatures that stand (or may still stand once confirmed): what a withdrawal acts on.
 _STANDING = (Signature.Status.PENDING, Signature.Status.CONFIRMED)
-# The encrypted columns of Supporter, the only model that holds names and addresses.
+# The encrypted columns of the models that hold names, addresses and codes.
 _ENCRYPTED_FIELDS = ("email", "name")
+_ATTEMPT_ENCRYPTED_FIELDS = ("email", "name", "confirm_code")
 
 
 class ManageLinkInvalidError(Exception):
@@ -321,6 +322,9 @@ def supporter_erase(*, supporter: Supporter) -> int:
     erasing someone already erased does nothing.
     """
     with transaction.atomic():
+        # Attempts hold the address and name as typed (their unsent mail goes with them).
+        # Before the supporter's lock: confirming locks an attempt, then the supporter.
+        SignAttempt.objects.filter(signature__supporter=supporter).delete()
         if not Supporter.objects.select_for_update().filter(pk=supporter.pk).exists():
             return 0
         rows = list(
@@ -407,8 +411,9 @@ def supporter_emails_drop(
 
 
 def supporters_reencrypt(*, batch_size: int = 500) -> int:
-    """Re-encrypt every supporter's email and name under the first key of
-    ``SBOR_ENCRYPTION_KEYS``; returns how many supporters were rewritten.
+    """Re-encrypt every supporter's email and name, and every sign attempt's email, name
+    and code, under the first key of ``SBOR_ENCRYPTION_KEYS``; returns how many rows
+    were rewritten.
 
     Values already under that key are left alone, so running it again (or after an
     interrupted run) only does what is left. Each batch is one transaction with its rows
@@ -417,25 +422,34 @@ def supporters_reencrypt(*, batch_size: int = 500) -> int:
     back and nothing is lost.
     """
     current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    rewritten = 0
+    for model, fields in ((Supporter, _ENCRYPTED_FIELDS), (SignAttempt, _ATTEMPT_ENCRYPTED_FIELDS)):
+        rewritten += _rows_reencrypt(
+            model=model, fields=fields, current=current, batch_size=batch_size
+        )
+    return rewritten
+
+
+def _rows_reencrypt(
+    *, model: Any, fields: tuple[str, ...], current: Fernet, batch_size: int
+) -> int:
     rewritten, after = 0, 0
     while True:
         with transaction.atomic():
             rows = list(
-                Supporter.objects.select_for_update()
+                model.objects.select_for_update()
                 .filter(pk__gt=after)
                 .order_by("pk")
                 # Cast reads the stored token itself, not the decrypted value.
-                .annotate(
-                    **{f"{name}_token": Cast(name, TextField()) for name in _ENCRYPTED_FIELDS}
-                )
-                .values_list("pk", *(f"{name}_token" for name in _ENCRYPTED_FIELDS))[:batch_size]
+                .annotate(**{f"{name}_token": Cast(name, TextField()) for name in fields})
+                .values_list("pk", *(f"{name}_token" for name in fields))[:batch_size]
             )
             for pk, *tokens in rows:
                 changes = _tokens_rotate(
-                    current=current, pk=pk, tokens=dict(zip(_ENCRYPTED_FIELDS, tokens, strict=True))
+                    current=current, pk=pk, tokens=dict(zip(fields, tokens, strict=True))
                 )
                 if changes:
-                    Supporter.objects.filter(pk=pk).update(**changes)
+                    model.objects.filter(pk=pk).update(**changes)
                     rewritten += 1
         if len(rows) < batch_size:
             break
@@ -452,7 +466,7 @@ def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[
             rotated = crypto.rotate(token)
         except InvalidToken:
             raise RuntimeError(
-                f"supporter {pk}: no key in SBOR_ENCRYPTION_KEYS opens its {name}"
+                f"row {pk}: no key in SBOR_ENCRYPTION_KEYS opens its {name}"
             ) from None
         # A plain TextField value: the model field would encrypt the token once more.
         changes[name] = Value(rotated, output_field=TextField())
