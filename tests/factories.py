@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import altcha
-
 from django.test import TestCase
 
 from campaigns.models import Campaign, Organisation

@@ -17,7 +17,7 @@ from campaigns.models import Campaign
 from mailer.models import OutboxMessage
 from petitions import identity, services
 from petitions.models import Consent, Petition, Signature, Supporter
-from tests.factories import campaign_create, petition_create, signature_create
+from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
@@ -484,7 +484,7 @@ def test_a_sign_with_the_page_csrf_token_is_accepted(petition):
 
 def test_a_confirmation_without_a_csrf_token_is_refused(petition):
     signature = signature_create(petition=petition)
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     client = Client(enforce_csrf_checks=True)
     response = client.post(f"/confirm/{token}/")
     assert response.status_code == 403

@@ -19,8 +19,7 @@ from django.db.models import TextField, Value
 
 from petitions import identity
 from petitions.models import Petition, Signature, Supporter
-from petitions.services import signature_confirm
-from tests.factories import petition_create, signature_create
+from tests.factories import petition_create, signature_confirm, signature_create
 from trust.crypto import EncryptedTextField
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +92,7 @@ def test_no_table_holds_the_plaintext_address_or_name_after_signing(
     petition = petition_create()
     with django_capture_on_commit_callbacks(execute=True):
         sign(client, petition, utm_source="newsletter")
-    signature_confirm(signature=Signature.objects.get())
+    signature_confirm(Signature.objects.get())
     # The scan reads what is stored in the clear (the source tag) but no address or name.
     assert any("newsletter" in value for _, value in database_values())
     assert plaintext_found() == []

@@ -15,7 +15,7 @@ from django.test import Client
 from mailer.models import OutboxMessage
 from petitions import services
 from petitions.models import Consent, InvalidationBatch, Petition, Signature
-from tests.factories import block_rule_create, petition_create, signature_create
+from tests.factories import block_rule_create, petition_create, signature_confirm, signature_create
 from trust import blocklist
 from trust.iphash import ip_hashes
 from trust.models import BlockRule
@@ -139,7 +139,7 @@ def test_a_fraudulent_signature_is_stored_invalidated_and_answered_like_any_othe
     assert mail.outbox == []
     assert OutboxMessage.objects.count() == outbox_before
     assert not Consent.objects.filter(signature=signature).exists()
-    services.signature_confirm(signature=signature)
+    signature_confirm(signature)
     assert signature.status == Signature.Status.INVALIDATED
     confirmed_clean = Signature.objects.filter(status=Signature.Status.CONFIRMED).count()
     assert counted(petition) == confirmed_clean == 0
@@ -199,7 +199,7 @@ def test_a_clean_attempt_reopens_a_signature_caught_by_a_shared_ip_limit(setting
     assert [message.to for message in mail.outbox] == [["anna@example.org"]]
     assert Consent.objects.get().signature == signature
     # The confirmation works and the signature counts.
-    services.signature_confirm(signature=signature)
+    signature_confirm(signature)
     assert counted(petition) == 1
 
 

@@ -19,7 +19,7 @@ from django.test import Client
 from mailer.models import OutboxMessage
 from petitions import services
 from petitions.models import Signature
-from tests.factories import petition_create
+from tests.factories import petition_create, signature_confirm
 from trust import ratelimit
 from trust.iphash import ip_hash_candidates
 
@@ -81,7 +81,7 @@ def test_two_hundred_signatures_from_one_ip_at_once_let_exactly_the_burst_limit_
     assert set(signatures.values_list("ip_hash", flat=True)) <= set(ip_hash_candidates(ip=IP))
     # Were all 200 confirmed somehow, only those within the limit would count.
     for signature in signatures:
-        services.signature_confirm(signature=signature)
+        signature_confirm(signature)
     services.signature_counts_refresh()
     petition.refresh_from_db()
     assert petition.signature_count == BURST_LIMIT
