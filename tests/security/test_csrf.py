@@ -98,13 +98,13 @@ def world(settings) -> World:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     User.objects.create_superuser("staff", "staff@example.org", ADMIN_PASSWORD)
     petition = petition_create(slug="release-now")
-    # Consent to updates is recorded on confirming: given on a sister petition.
+    # Consent to updates is recorded on confirming: given on a sister petition, now closed
+    # (so that its form adds nothing to the pages).
+    sister = petition_create(campaign=petition.campaign)
     signature_create(
-        petition=petition_create(campaign=petition.campaign),
-        email="signer@example.org",
-        consent_updates=True,
-        confirmed=True,
+        petition=sister, email="signer@example.org", consent_updates=True, confirmed=True
     )
+    Petition.objects.filter(pk=sister.pk).update(status=Petition.Status.CLOSED)
     signature = signature_create(petition=petition, email="signer@example.org")
     assert signature.supporter is not None
     mail.outbox.clear()
