@@ -69,6 +69,16 @@ def signature_create(
     return signature
 
 
+def flagged_attempt_create(*, petition: Petition, **fields: Any) -> None:
+    """A sign attempt caught as a script (honeypot unless told): it leaves only a tally."""
+    n = next(_numbers)
+    fields.setdefault("email", f"flagged{n}@example.org")
+    fields.setdefault("name", f"Flagged Number{n}")
+    fields.setdefault("automated", "honeypot")
+    result = services.signature_create(petition=petition, **fields)
+    assert result.signature is None, "the attempt was not flagged"
+
+
 def latest_attempt(signature: Signature) -> SignAttempt:
     """The signature's newest attempt: the one its latest confirmation email was about."""
     attempt = signature.sign_attempts.order_by("-created_at", "-pk").first()

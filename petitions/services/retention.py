@@ -173,11 +173,13 @@ def campaign_lockdown(*, campaign: Campaign, confirm_name: str, actor: Any = Non
         )
     now = timezone.now()
     with transaction.atomic():
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
         petitions = Petition.objects.filter(campaign=campaign)
         for petition_id in petitions.order_by("pk").values_list("pk", flat=True):
-            # Before closing: signs in flight commit first and are anonymised below.
+            # First of all: signs and confirmations in flight commit before anything here
+            # (they may hold rows this takes next, e.g. a new consent's campaign key), and
+            # are anonymised below; later ones find the petitions closed.
             petition_signing_lock(petition_id=petition_id, exclusive=True)
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
         petitions.filter(closed_at__isnull=True).update(closed_at=now)
         petitions.exclude(status=Petition.Status.CLOSED).update(status=Petition.Status.CLOSED)
         detached = sum(petition_anonymise(petition=p) for p in petitions.order_by("pk"))
