@@ -102,6 +102,12 @@ def tasks_run_on_commit() -> Iterator[None]:
         yield
 
 
+def post_and_run_tasks(client: Any, path: str, data: Any = None, **extra: Any) -> Any:
+    """POST as a browser would, then run what the request enqueued, as a worker would."""
+    with tasks_run_on_commit():
+        return client.post(path, data, **extra)
+
+
 def challenge_solution(*, petition: Petition) -> str:
     """A correctly solved proof-of-work payload for ``petition``, as a browser sends it."""
     challenge = challenge_create(petition_id=petition.pk)

@@ -31,7 +31,7 @@ from mailer.services import CLAIM_LEASE, outbox_message_send, retry_delay
 from mailer.tasks import outbox_requeue, outbox_send
 from petitions import services as petitions
 from petitions.models import Signature
-from tests.factories import petition_create, signature_create
+from tests.factories import petition_create, post_and_run_tasks, signature_create
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +147,8 @@ def test_signing_succeeds_and_the_row_stays_queued_when_the_broker_is_down(
         mock.patch.object(outbox_send, "delay", side_effect=broker_down) as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = client.post(
+        response = post_and_run_tasks(
+            client,
             f"/p/{petition.slug}/sign/",
             {"name": "Anna", "email": ADDRESS, "display": "hidden"},
         )
@@ -595,7 +596,9 @@ def html_of(email: EmailMultiAlternatives) -> str:
 
 
 def sign_through_the_page(client: Any, petition: Any, **data: str) -> None:
-    response = client.post(f"/p/{petition.slug}/sign/", {"display": "hidden", **data})
+    response = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {"display": "hidden", **data}
+    )
     assert response.status_code == 302
 
 

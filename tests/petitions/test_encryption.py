@@ -19,7 +19,7 @@ from django.db.models import TextField, Value
 
 from petitions import identity
 from petitions.models import Petition, Signature, Supporter
-from tests.factories import petition_create, signature_confirm, signature_create
+from tests.factories import petition_create, post_and_run_tasks, signature_confirm, signature_create
 from trust.crypto import EncryptedTextField
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def plaintext_found() -> list[tuple[str, str]]:
 def sign(client, petition: Petition, email: str = TYPED, **fields: str):  # type: ignore[no-untyped-def]
     data = {"name": NAME, "email": email, "display": "full", "consent_updates": "on"}
     data.update(fields)
-    response = client.post(f"/p/{petition.slug}/sign/", data)
+    response = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", data)
     assert response.status_code == 302
     return response
 

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.models import Consent, Petition, Signature, Supporter
-from tests.factories import challenge_solution, petition_create, signature_create
+from tests.factories import (
+    challenge_solution,
+    petition_create,
+    post_and_run_tasks,
+    signature_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +39,9 @@ def url_of(petition: Petition) -> str:
 
 
 def post(client, petition: Petition, body: object, **extra):
-    return client.post(url_of(petition), json.dumps(body), content_type="application/json", **extra)
+    return post_and_run_tasks(
+        client, url_of(petition), json.dumps(body), content_type="application/json", **extra
+    )
 
 
 def anna(**fields: object) -> dict[str, object]:
@@ -197,14 +204,18 @@ def test_a_body_that_is_not_a_json_object_gets_400(client, petition, body):
 
 
 def test_a_body_that_is_not_json_gets_400(client, petition):
-    response = client.post(url_of(petition), "{name: Anna", content_type="application/json")
+    response = post_and_run_tasks(
+        client, url_of(petition), "{name: Anna", content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert stored_rows() == (0, 0, 0, 0)
 
 
 def test_a_form_encoded_body_is_not_understood(client, petition):
-    response = client.post(url_of(petition), {"name": "Anna", "email": "anna@example.org"})
+    response = post_and_run_tasks(
+        client, url_of(petition), {"name": "Anna", "email": "anna@example.org"}
+    )
 
     assert response.status_code == 415
     assert stored_rows() == (0, 0, 0, 0)
