@@ -411,9 +411,8 @@ def supporter_emails_drop(
 
 
 def supporters_reencrypt(*, batch_size: int = 500) -> int:
-    """Re-encrypt every supporter's email and name, and every sign attempt's email, name
-    and code, under the first key of ``SBOR_ENCRYPTION_KEYS``; returns how many rows
-    were rewritten.
+    """Re-encrypt every supporter's email and name under the first key of
+    ``SBOR_ENCRYPTION_KEYS``; returns how many supporters were rewritten.
 
     Values already under that key are left alone, so running it again (or after an
     interrupted run) only does what is left. Each batch is one transaction with its rows
@@ -422,12 +421,18 @@ def supporters_reencrypt(*, batch_size: int = 500) -> int:
     back and nothing is lost.
     """
     current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
-    rewritten = 0
-    for model, fields in ((Supporter, _ENCRYPTED_FIELDS), (SignAttempt, _ATTEMPT_ENCRYPTED_FIELDS)):
-        rewritten += _rows_reencrypt(
-            model=model, fields=fields, current=current, batch_size=batch_size
-        )
-    return rewritten
+    return _rows_reencrypt(
+        model=Supporter, fields=_ENCRYPTED_FIELDS, current=current, batch_size=batch_size
+    )
+
+
+def sign_attempts_reencrypt(*, batch_size: int = 500) -> int:
+    """As ``supporters_reencrypt``, for the sign attempts awaiting confirmation (their
+    email, name and code); returns how many attempts were rewritten."""
+    current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    return _rows_reencrypt(
+        model=SignAttempt, fields=_ATTEMPT_ENCRYPTED_FIELDS, current=current, batch_size=batch_size
+    )
 
 
 def _rows_reencrypt(
@@ -446,7 +451,9 @@ def _rows_reencrypt(
             )
             for pk, *tokens in rows:
                 changes = _tokens_rotate(
-                    current=current, pk=pk, tokens=dict(zip(fields, tokens, strict=True))
+                    current=current,
+                    row=f"{model._meta.verbose_name} {pk}",
+                    tokens=dict(zip(fields, tokens, strict=True)),
                 )
                 if changes:
                     model.objects.filter(pk=pk).update(**changes)
@@ -457,7 +464,7 @@ def _rows_reencrypt(
     return rewritten
 
 
-def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[str, Value]:
+def _tokens_rotate(*, current: Fernet, row: str, tokens: dict[str, str]) -> dict[str, Value]:
     changes = {}
     for name, token in tokens.items():
         if not token or _is_under(current, token):
@@ -465,9 +472,7 @@ def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[
         try:
             rotated = crypto.rotate(token)
         except InvalidToken:
-            raise RuntimeError(
-                f"row {pk}: no key in SBOR_ENCRYPTION_KEYS opens its {name}"
-            ) from None
+            raise RuntimeError(f"{row}: no key in SBOR_ENCRYPTION_KEYS opens its {name}") from None
         # A plain TextField value: the model field would encrypt the token once more.
         changes[name] = Value(rotated, output_field=TextField())
     return changes

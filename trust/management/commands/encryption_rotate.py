@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from petitions.services.privacy import supporters_reencrypt
+from petitions.services.privacy import sign_attempts_reencrypt, supporters_reencrypt
 
 
 class Command(BaseCommand):
@@ -21,8 +21,11 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         try:
             count = supporters_reencrypt(batch_size=options["batch_size"])
+            attempts = sign_attempts_reencrypt(batch_size=options["batch_size"])
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            self.style.SUCCESS(f"Re-encrypted {count} supporters under the first key.")
+            self.style.SUCCESS(
+                f"Re-encrypted {count} supporters and {attempts} sign attempts under the first key."
+            )
         )
