@@ -66,6 +66,9 @@ def signature_create(
     if confirmed:
         assert result.attempt is not None, "this address had signed already"
         services.signature_confirm(sign_attempt=result.attempt)
+        signature.refresh_from_db()
+        if signature.supporter is not None:
+            signature.supporter.refresh_from_db()  # the name and country confirmed
     return signature
 
 

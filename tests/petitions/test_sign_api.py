@@ -12,8 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailer.models import OutboxMessage
-from petitions import identity
-from petitions.models import Consent, Petition, Signature, Supporter
+from petitions import identity, services
+from petitions.models import (
+    Consent,
+    FlaggedAttemptTally,
+    Petition,
+    SignAttempt,
+    Signature,
+    Supporter,
+)
 from tests.factories import (
     challenge_solution,
     petition_create,
@@ -78,11 +85,16 @@ def test_a_signature_is_accepted_with_202_and_a_confirmation_email(
     assert signature.status == Signature.Status.PENDING
     assert signature.display == Signature.Display.SHORT
     assert signature.language == "ru"
+    attempt = SignAttempt.objects.get(signature=signature)
+    assert (attempt.name, attempt.country, attempt.consent_updates) == ("Anna Karenina", "GE", True)
+    [message] = mail.outbox
+    assert message.to == ["anna@example.org"]
+    # Confirming applies what was typed: name, country, consent.
+    assert services.signature_confirm(sign_attempt=attempt)
+    signature.supporter.refresh_from_db()
     assert signature.supporter.name == "Anna Karenina"
     assert signature.supporter.country == "GE"
     assert Consent.objects.filter(supporter=signature.supporter).exists()
-    [message] = mail.outbox
-    assert message.to == ["anna@example.org"]
 
 
 def test_the_display_choice_defaults_to_not_shown_and_consent_to_none(client, petition):
@@ -132,7 +144,8 @@ def test_a_filled_honeypot_gets_the_same_answer_and_no_email(
 
     assert (response.status_code, response.json()) == (202, ACCEPTED)
     assert mail.outbox == []
-    assert Signature.objects.get().status == Signature.Status.INVALIDATED
+    assert not Signature.objects.exists()
+    assert FlaggedAttemptTally.objects.get().reason == "automated"
 
 
 def test_the_api_sets_no_cookie_and_shows_no_address(client, petition):
