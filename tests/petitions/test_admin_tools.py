@@ -87,7 +87,10 @@ def test_a_search_with_a_null_character_is_refused_by_the_form_not_with_a_500(cl
 
 
 def test_lists_filter_by_status_reason_petition_and_date(client, staff, petition):
-    flagged = signature_create(petition=petition, automated="honeypot")
+    flagged = signature_create(petition=petition)
+    services.signature_statuses_change(
+        signature_ids=[flagged.pk], status="invalidated", invalid_reason="automated"
+    )
     signature_create(petition=petition)
     today = timezone.now()
 
