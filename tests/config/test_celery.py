@@ -17,6 +17,7 @@ SCHEDULED = {
     "petitions.tasks.signature_counts_refresh",
     "petitions.tasks.signature_counts_repair",
     "mailer.tasks.outbox_requeue",
+    "petitions.tasks.sign_attempts_sweep",
     "petitions.tasks.petition_integrity_refresh",
     "petitions.tasks.supporter_emails_drop",
     "petitions.tasks.petitions_retention_apply",
@@ -109,3 +110,8 @@ def test_the_send_task_is_acknowledged_late_and_retried_without_a_celery_limit()
     # MAILER_MAX_ATTEMPTS decides when to give up, not Celery.
     assert task.max_retries is None
     assert task.ignore_result is True
+
+
+def test_lost_sign_attempts_are_swept_up_every_few_minutes_at_most():
+    # A sign whose task was lost (broker down) waits for this sweep to get its email.
+    assert seconds(entry_for("petitions.tasks.sign_attempts_sweep")["schedule"]) <= 300
