@@ -86,21 +86,22 @@ def signature_confirm(*, sign_attempt: SignAttempt) -> bool:
             .first()
         )
         petition = Petition.objects.get(pk=sign_attempt.petition_id)
-        if attempt is not None and attempt.signature_id and petition.anonymised_at is None:
-            confirmed = _signature_confirm(attempt=attempt, now=now)
-        if confirmed:
-            supporter_id = Signature.objects.values_list("supporter_id", flat=True).get(
-                pk=attempt.signature_id  # type: ignore[union-attr]
-            )
-            transaction.on_commit(lambda: tasks.supporter_emails_drop.delay(supporter_id))
+        signature_id = attempt.signature_id if attempt is not None else None
+        if attempt is not None and signature_id is not None and petition.anonymised_at is None:
+            confirmed = _signature_confirm(attempt=attempt, signature_id=signature_id, now=now)
+            if confirmed:
+                supporter_id = Signature.objects.values_list("supporter_id", flat=True).get(
+                    pk=signature_id
+                )
+                transaction.on_commit(lambda: tasks.supporter_emails_drop.delay(supporter_id))
     if sign_attempt.signature is not None:
         sign_attempt.signature.refresh_from_db(fields=["status", "confirmed_at"])
     return bool(confirmed)
 
 
-def _signature_confirm(*, attempt: SignAttempt, now: datetime) -> int:
+def _signature_confirm(*, attempt: SignAttempt, signature_id: int, now: datetime) -> int:
     confirmed = Signature.objects.filter(
-        pk=attempt.signature_id, status=Signature.Status.PENDING, supporter__isnull=False
+        pk=signature_id, status=Signature.Status.PENDING, supporter__isnull=False
     ).update(
         status=Signature.Status.CONFIRMED,
         confirmed_at=now,
@@ -114,9 +115,7 @@ def _signature_confirm(*, attempt: SignAttempt, now: datetime) -> int:
     )
     if not confirmed:
         return 0
-    signature = Signature.objects.select_related("petition", "supporter").get(
-        pk=attempt.signature_id
-    )
+    signature = Signature.objects.select_related("petition", "supporter").get(pk=signature_id)
     supporter = signature.supporter
     assert supporter is not None
     Supporter.objects.filter(pk=supporter.pk).update(

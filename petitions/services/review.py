@@ -120,9 +120,9 @@ def _integrity_store(*, petition_ids: list[int]) -> None:
         .annotate(n=Sum("count"))
         .order_by()
     )
-    for row in tallies:
-        by_reason = integrity[row["petition_id"]]["invalidated"]
-        by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + row["n"]
+    for tally in tallies:
+        by_reason = integrity[tally["petition_id"]]["invalidated"]
+        by_reason[tally["reason"]] = by_reason.get(tally["reason"], 0) + tally["n"]
     now = timezone.now()
     for pk in petition_ids:
         Petition.objects.filter(pk=pk).update(integrity=integrity[pk], integrity_refreshed_at=now)

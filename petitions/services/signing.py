@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -103,7 +104,8 @@ def sign_attempt_create(
         automated=automated,
     )
     if attempt is not None:
-        enqueue_on_commit(tasks.sign_attempt_process, attempt.pk)
+        # cast: celery's typed apply_async does not match the helper's loose protocol.
+        enqueue_on_commit(cast(Any, tasks.sign_attempt_process), attempt.pk)
     return attempt
 
 
