@@ -146,4 +146,4 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-]
+    ]
