@@ -387,8 +387,14 @@ def test_any_json_in_any_field_gets_an_answer_never_a_server_error(client, petit
         assert set(response.json()) == {"errors"}
     else:
         assert response.json() == ACCEPTED
-        supporter = Supporter.objects.get(email_digest=identity.email_digest(body["email"]))
-        assert supporter.name
+        digest = identity.email_digest(body["email"])
+        supporter = Supporter.objects.filter(email_digest=digest).first()
+        if supporter is None:
+            # Many examples from one client run into the rate limits: tallied, not stored.
+            assert FlaggedAttemptTally.objects.filter(petition=petition).exists()
+            return
+        attempt = SignAttempt.objects.filter(signature__supporter=supporter).order_by("-pk")[0]
+        assert attempt.name
 
 
 @settings(
