@@ -46,11 +46,12 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="outbox_messages",
     )
-    # A confirmation email carries the link and code of one sign attempt; the message goes
-    # when the attempt does (confirmed by another attempt, expired, erased).
+    # A confirmation email carries the link and code of one sign attempt. Deleting an
+    # attempt deletes its unsent mail first (petitions.services.signing); the record of
+    # mail sent stays, like every outbox row, until the supporter goes.
     sign_attempt = models.ForeignKey(
         "petitions.SignAttempt",
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="outbox_messages",

@@ -13,7 +13,7 @@ from petitions import identity
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.services.locks import petition_signing_lock
-from petitions.services.signing import confirm_max_age
+from petitions.services.signing import confirm_max_age, sign_attempts_delete
 
 
 class ConfirmationInvalidError(Exception):
@@ -125,7 +125,9 @@ def _signature_confirm(*, attempt: SignAttempt, signature_id: int, now: datetime
         _consent_record(supporter=supporter, signature=signature, attempt=attempt, now=now)
     # Other attempts with this address (a stranger's, or the person's own earlier ones)
     # can no longer decide anything; their unsent mail goes with them.
-    SignAttempt.objects.filter(signature_id=signature.pk).exclude(pk=attempt.pk).delete()
+    sign_attempts_delete(
+        attempts=SignAttempt.objects.filter(signature_id=signature.pk).exclude(pk=attempt.pk)
+    )
     SignAttempt.objects.filter(pk=attempt.pk).update(
         confirmed_at=now, email="", name="", confirm_code="", ip_hash="", ip_network_hash=""
     )

@@ -322,7 +322,7 @@ def supporter_erase(*, supporter: Supporter) -> int:
     erasing someone already erased does nothing.
     """
     with transaction.atomic():
-        # Attempts hold the address and name as typed (their unsent mail goes with them).
+        # Attempts hold the address and name as typed (their mail goes with the supporter).
         # Before the supporter's lock: confirming locks an attempt, then the supporter.
         SignAttempt.objects.filter(signature__supporter=supporter).delete()
         if not Supporter.objects.select_for_update().filter(pk=supporter.pk).exists():

@@ -18,11 +18,12 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
 from mailer import services as mailer
+from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature, Supporter
 from petitions.services import privacy
@@ -379,6 +380,18 @@ def _duplicate_claim(*, signature: Signature) -> bool:
     return bool(claimed)
 
 
+def sign_attempts_delete(*, attempts: QuerySet[SignAttempt]) -> int:
+    """Delete attempts and the confirmation mail of theirs not yet sent; returns how many.
+
+    Mail already sent keeps its outbox row (the person's record of what we sent them).
+    """
+    OutboxMessage.objects.filter(
+        sign_attempt__in=attempts, status=OutboxMessage.Status.QUEUED
+    ).delete()
+    deleted, _ = attempts.delete()
+    return deleted
+
+
 def sign_attempts_sweep(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
     """Process attempts whose task was lost, and delete attempts whose link has expired.
 
@@ -388,7 +401,9 @@ def sign_attempts_sweep(*, older_than: timedelta = timedelta(minutes=1), limit: 
     how many attempts were processed.
     """
     now = timezone.now()
-    SignAttempt.objects.filter(created_at__lt=now - confirm_max_age()).delete()
+    sign_attempts_delete(
+        attempts=SignAttempt.objects.filter(created_at__lt=now - confirm_max_age())
+    )
     ids = list(
         SignAttempt.objects.filter(processed_at__isnull=True, created_at__lt=now - older_than)
         .order_by("created_at")
