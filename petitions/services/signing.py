@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -409,6 +409,16 @@ def sign_attempts_sweep(*, older_than: timedelta = timedelta(minutes=1), limit: 
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
+    processed = 0
     for attempt_id in ids:
-        sign_attempt_process(attempt_id=attempt_id)
-    return len(ids)
+        try:
+            sign_attempt_process(attempt_id=attempt_id)
+        except DatabaseError:
+            # A deadlock or a lost connection on one attempt must not hold up the others;
+            # it is still unprocessed, so the next sweep tries it again.
+            logger.exception(
+                "sign attempt %s could not be processed; retried next sweep", attempt_id
+            )
+            continue
+        processed += 1
+    return processed

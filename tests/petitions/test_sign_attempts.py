@@ -129,3 +129,32 @@ def test_erasing_a_supporter_deletes_their_attempts(petition):
     services.privacy.supporter_erase(supporter=signature.supporter)
 
     assert not SignAttempt.objects.exists()
+
+
+def test_one_attempt_failing_in_the_sweep_does_not_hold_up_the_others(
+    petition, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import OperationalError as DatabaseOperationalError
+
+    from petitions.services import signing
+
+    monkeypatch.setattr(signing, "enqueue_on_commit", lambda *args: None)
+    first = services.sign_attempt_create(petition=petition, email="a@example.org", name="A")
+    second = services.sign_attempt_create(petition=petition, email="b@example.org", name="B")
+    assert first is not None and second is not None
+    SignAttempt.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    real = signing.sign_attempt_process
+
+    def flaky(*, attempt_id: int) -> services.SignResult:
+        if attempt_id == first.pk:
+            raise DatabaseOperationalError("deadlock detected")
+        return real(attempt_id=attempt_id)
+
+    monkeypatch.setattr(signing, "sign_attempt_process", flaky)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sign_attempts_sweep() == 1
+
+    first.refresh_from_db()
+    assert first.processed_at is None  # left for the next sweep
+    assert [m.to for m in mail.outbox] == [["b@example.org"]]
