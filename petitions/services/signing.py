@@ -12,6 +12,7 @@ worker.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -392,33 +393,45 @@ def sign_attempts_delete(*, attempts: QuerySet[SignAttempt]) -> int:
     return deleted
 
 
-def sign_attempts_sweep(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+def sign_attempts_sweep(
+    *,
+    older_than: timedelta = timedelta(minutes=1),
+    batch_size: int = 500,
+    budget: timedelta = timedelta(seconds=40),
+) -> int:
     """Process attempts whose task was lost, and delete attempts whose link has expired.
 
     A task is lost when the broker was down at commit time or a worker died; the attempt
-    is in the database, so it is processed here, a minute late. Expired attempts (and the
-    unsent mail that carries their code) go: nothing can confirm them any more. Returns
-    how many attempts were processed.
+    is in the database, so it is processed here, a minute late. Batches follow one another
+    until none is left or ``budget`` has passed (the next run, a minute later, goes on), so
+    the backlog of a long outage drains at several thousand attempts a minute. Expired
+    attempts (and the unsent mail that carries their code) go: nothing can confirm them
+    any more. Returns how many attempts were processed.
     """
+    started = time.monotonic()
     now = timezone.now()
     sign_attempts_delete(
         attempts=SignAttempt.objects.filter(created_at__lt=now - confirm_max_age())
     )
-    ids = list(
-        SignAttempt.objects.filter(processed_at__isnull=True, created_at__lt=now - older_than)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    processed = 0
-    for attempt_id in ids:
-        try:
-            sign_attempt_process(attempt_id=attempt_id)
-        except DatabaseError:
-            # A deadlock or a lost connection on one attempt must not hold up the others;
-            # it is still unprocessed, so the next sweep tries it again.
-            logger.exception(
-                "sign attempt %s could not be processed; retried next sweep", attempt_id
+    processed, after = 0, 0
+    while time.monotonic() - started < budget.total_seconds():
+        ids = list(
+            SignAttempt.objects.filter(
+                processed_at__isnull=True, created_at__lt=now - older_than, pk__gt=after
             )
-            continue
-        processed += 1
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for attempt_id in ids:
+            try:
+                sign_attempt_process(attempt_id=attempt_id)
+            except DatabaseError:
+                # A deadlock or a lost connection on one attempt must not hold up the
+                # others; it is still unprocessed, so the next sweep tries it again.
+                logger.exception("sign attempt %s failed; retried next sweep", attempt_id)
+                continue
+            processed += 1
+        if len(ids) < batch_size:
+            break
+        after = ids[-1]
     return processed

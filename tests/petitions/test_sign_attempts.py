@@ -158,3 +158,20 @@ def test_one_attempt_failing_in_the_sweep_does_not_hold_up_the_others(
     first.refresh_from_db()
     assert first.processed_at is None  # left for the next sweep
     assert [m.to for m in mail.outbox] == [["b@example.org"]]
+
+
+def test_the_sweep_drains_a_backlog_larger_than_one_batch(
+    petition, monkeypatch, django_capture_on_commit_callbacks
+):
+    from petitions.services import signing
+
+    monkeypatch.setattr(signing, "enqueue_on_commit", lambda *args: None)
+    for n in range(7):
+        services.sign_attempt_create(petition=petition, email=f"p{n}@example.org", name="P")
+    SignAttempt.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sign_attempts_sweep(batch_size=3) == 7
+
+    assert not SignAttempt.objects.filter(processed_at__isnull=True).exists()
+    assert Signature.objects.count() == 7
