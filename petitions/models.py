@@ -121,7 +121,7 @@ class Signature(models.Model):
 
     class InvalidReason(models.TextChoices):
         # Found automatically when signing: such attempts leave no signature, only a
-        # FlaggedAttemptTally (rows with these reasons come from before the tallies).
+        # FlaggedAttemptTally with the reason (migration 0005 turned older rows into tallies).
         RATE_LIMIT = "rate_limit", _("too many from one place")
         BLOCKLIST = "blocklist", _("blocklisted")
         DISPOSABLE = "disposable", _("disposable address")
@@ -200,16 +200,6 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"signature {self.public_id}"
-
-
-AUTOMATIC_REASONS = frozenset(
-    {
-        Signature.InvalidReason.RATE_LIMIT,
-        Signature.InvalidReason.BLOCKLIST,
-        Signature.InvalidReason.DISPOSABLE,
-        Signature.InvalidReason.AUTOMATED,
-    }
-)
 
 
 class SignAttempt(models.Model):
