@@ -64,14 +64,12 @@ def _insert_people(*, petition: Petition, prefix: str, rows: int, confirmed: boo
         series = "generate_series(1, %s) AS g(n)"
         digest = f"%s || lpad(g.n::text, {pad}, '0')"
         uuid = "gen_random_uuid()"
-        code = "md5(random()::text)"
         prefix_sql = ""
         from_sql = f"FROM {series}"
     else:
         prefix_sql = "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < %s) "
         digest = f"%s || printf('%%0{pad}d', g.n)"
         uuid = "lower(hex(randomblob(16)))"
-        code = "lower(hex(randomblob(16)))"
         from_sql = "FROM g"
     # Emails and names are stored encrypted: one token each, shared by every generated row
     # (decrypting any row works, as on a real table; the values themselves don't matter).
@@ -86,10 +84,10 @@ def _insert_people(*, petition: Petition, prefix: str, rows: int, confirmed: boo
     signatures = (
         "INSERT INTO petitions_signature "  # noqa: S608 - no user input
         "(public_id, petition_id, supporter_id, status, display, language, created_at, "
-        "confirmation_requested_at, confirmed_at, emailed_at, confirm_code_digest, counted, "
+        "confirmation_requested_at, confirmed_at, emailed_at, counted, "
         "source, medium, source_campaign, ip_hash, ip_network_hash, invalid_reason, "
         "invalid_detail) "
-        f"SELECT {uuid}, %s, s.id, %s, 'hidden', 'en', %s, %s, %s, %s, {code}, %s, '', '', '', "
+        f"SELECT {uuid}, %s, s.id, %s, 'hidden', 'en', %s, %s, %s, %s, %s, '', '', '', "
         "'', '', '', '' "
         "FROM petitions_supporter s WHERE s.email_digest >= %s AND s.email_digest < %s"
     )
@@ -292,8 +290,15 @@ def parts() -> dict[str, float]:
         "Celery publish (send_task to Redis)": lambda i: celery_app.send_task(
             "bench.noop", queue=QUEUE
         ),
-        "signature_create() (transaction, commit, publish)": lambda i: services.signature_create(
-            petition=petition, email=f"parts-{pid}-{i}@example.org", name="Bench Signer"
+        "sign_attempt_create() (the request's part: insert, commit, publish)": lambda i: (
+            services.sign_attempt_create(
+                petition=petition, email=f"parts-{pid}-{i}@example.org", name="Bench Signer"
+            )
+        ),
+        "signature_create() (attempt and its processing, in one call)": lambda i: (
+            services.signature_create(
+                petition=petition, email=f"parts2-{pid}-{i}@example.org", name="Bench Signer"
+            )
         ),
     }
     return {name: _median_ms(function) for name, function in timed.items()}

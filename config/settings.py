@@ -209,6 +209,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 600.0},
     },
+    # Processes sign attempts whose task was lost; deletes attempts whose link expired.
+    "sign-attempts-sweep": {
+        "task": "petitions.tasks.sign_attempts_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Per-status counts behind each petition's integrity line.
     "petition-integrity-refresh": {
         "task": "petitions.tasks.petition_integrity_refresh",

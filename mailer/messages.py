@@ -24,11 +24,12 @@ def absolute_url(path: str) -> str:
 
 
 def _signature_context(message: OutboxMessage) -> dict[str, Any]:
+    # No name: anyone can type anyone's address into the sign form, so mail about a
+    # signature carries nothing the person who typed it chose (no relaying their words).
     signature = message.signature
     assert signature is not None, "a signature email needs its signature"
     petition = signature.petition
     return {
-        "name": message.supporter.name,
         "petition": petition,
         "campaign": petition.campaign,
         "organisation": petition.campaign.organisation,
@@ -38,14 +39,17 @@ def _signature_context(message: OutboxMessage) -> dict[str, Any]:
 
 def signature_confirm_context(message: OutboxMessage) -> dict[str, Any]:
     context = _signature_context(message)
-    signature = message.signature
-    assert signature is not None
-    token = identity.confirm_token_make(str(signature.public_id))
-    code = identity.confirm_code_for(str(signature.public_id))
+    attempt = message.sign_attempt
+    assert attempt is not None, "a confirmation email needs its sign attempt"
+    # The token is signed at send time (SECRET_KEY_FALLBACKS covers a rotation after it);
+    # the code is the attempt's own random one, which no key rotation touches.
+    token = identity.confirm_token_make(str(attempt.public_id))
     context |= {
         "confirm_url": absolute_url(reverse("signature-confirm", args=[token])),
-        "code": identity.confirm_code_display(code),
-        "code_url": absolute_url(reverse("signature-confirm-code", args=[signature.petition.slug])),
+        "code": identity.confirm_code_display(attempt.confirm_code),
+        "code_url": absolute_url(
+            reverse("signature-confirm-code", args=[context["petition"].slug])
+        ),
         "max_age_days": settings.CONFIRM_MAX_AGE_DAYS,
     }
     return context

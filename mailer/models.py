@@ -46,6 +46,16 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="outbox_messages",
     )
+    # A confirmation email carries the link and code of one sign attempt. Deleting an
+    # attempt deletes its unsent mail first (petitions.services.signing); the record of
+    # mail sent stays, like every outbox row, until the supporter goes.
+    sign_attempt = models.ForeignKey(
+        "petitions.SignAttempt",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="outbox_messages",
+    )
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)

@@ -22,7 +22,7 @@ from common.tasks import enqueue_now, enqueue_on_commit
 from mailer.errors import send_error_describe, send_error_is_transient
 from mailer.messages import BUILDERS
 from mailer.models import OutboxMessage
-from petitions.models import Signature, Supporter
+from petitions.models import SignAttempt, Signature, Supporter
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,13 @@ def outbox_message_queue(
     signature: Signature | None = None,
     supporter: Supporter | None = None,
     language: str | None = None,
+    sign_attempt: SignAttempt | None = None,
 ) -> OutboxMessage:
     """Write an outbox row and send it once the transaction commits.
 
     A message is about a signature (its supporter is the recipient) or, given only
     ``supporter``, about the person as a whole (e.g. the link to manage their data).
+    A confirmation email also names the ``sign_attempt`` whose link and code it carries.
     """
     if signature is not None:
         if signature.supporter is None:
@@ -68,6 +70,7 @@ def outbox_message_queue(
         supporter=supporter,
         petition=signature.petition if signature is not None else None,
         signature=signature,
+        sign_attempt=sign_attempt,
         language=language or (signature or supporter).language,
     )
     from mailer.tasks import outbox_send  # the tasks module imports the services
@@ -84,12 +87,21 @@ def outbox_message_enqueue(*, message_id: int) -> bool:
     return enqueue_now(outbox_send, message_id)
 
 
-def signature_confirm_email_queue(
-    *, signature: Signature, language: str | None = None
-) -> OutboxMessage:
-    """The email with the confirmation link and code for a pending signature."""
+def signature_confirm_email_queue(*, sign_attempt: SignAttempt) -> OutboxMessage:
+    """The email with the link and code of one sign attempt on a pending signature.
+
+    It goes to the supporter's stored address, in the attempt's language, and names
+    nothing the attempt's author typed: before the address is confirmed, the author may
+    be anyone, and the email must not carry their words.
+    """
+    signature = sign_attempt.signature
+    if signature is None:
+        raise ValueError("a sign attempt is mailed once it has its signature")
     return outbox_message_queue(
-        kind=OutboxMessage.Kind.SIGNATURE_CONFIRM, signature=signature, language=language
+        kind=OutboxMessage.Kind.SIGNATURE_CONFIRM,
+        signature=signature,
+        sign_attempt=sign_attempt,
+        language=sign_attempt.language,
     )
 
 
@@ -165,7 +177,7 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
     if not _claim(message_id=message_id):
         return SendOutcome(status="skipped")
     message = OutboxMessage.objects.select_related(
-        "supporter", "signature__petition__campaign__organisation"
+        "supporter", "signature__petition__campaign__organisation", "sign_attempt"
     ).get(pk=message_id)
     attempts = message.attempts + 1
     if not message.supporter.email:

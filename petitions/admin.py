@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from petitions.models import InvalidationBatch, Petition, Signature, Supporter
+from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature, Supporter
 from petitions.selectors import signatures_csv_rows
 from petitions.services import privacy, retention, review
 
@@ -444,3 +444,26 @@ class InvalidationBatchAdmin(admin.ModelAdmin):
             % {"n": moved},
             messages.SUCCESS,
         )
+
+
+@admin.register(FlaggedAttemptTally)
+class FlaggedAttemptTallyAdmin(admin.ModelAdmin):
+    """Flagged sign attempts, counted per petition, reason, rule and day: read only.
+
+    They store nothing about a person, so there is nothing to revalidate: someone caught by
+    a limit meant for a script simply signs again.
+    """
+
+    list_display = ["day", "petition", "reason", "detail", "count"]
+    list_filter = ["reason", "detail", "petition"]
+    date_hierarchy = "day"
+    ordering = ["-day", "petition", "reason", "detail"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the integrity line counts from these rows

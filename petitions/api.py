@@ -175,7 +175,7 @@ class PetitionSignApi(APIView):
         # Told apart from the form in the organisers' sources.
         fields["source"] = dataclasses.replace(fields["source"], medium="api")
         try:
-            services.signature_create(
+            services.sign_attempt_create(
                 petition=petition,
                 **fields,
                 language=translation.get_language() or settings.LANGUAGE_CODE,

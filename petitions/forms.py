@@ -147,10 +147,10 @@ class SignForm(forms.Form):
         return email
 
     def signature_fields(self) -> dict[str, Any]:
-        """The cleaned values as ``signature_create`` keyword arguments (after is_valid()).
+        """The cleaned values as ``sign_attempt_create`` keyword arguments (after is_valid()).
 
         The form and the API both sign through this, so they cannot drift apart. A filled
-        honeypot becomes ``automated="honeypot"``: accepted as usual, never counted or mailed.
+        honeypot becomes ``automated="honeypot"``: answered as usual, only tallied.
         """
         data = self.cleaned_data
         return {

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import re
+import secrets
 import unicodedata
 
 from django.conf import settings
@@ -87,17 +88,14 @@ def email_registrable_digest(email_or_domain: str) -> str:
     return _domain_digest(domain_registrable(domain=_domain_of(email_or_domain)))
 
 
-def confirm_code_for(public_id: str) -> str:
-    """The short code for a signature, derived so that it never needs storing in clear."""
-    mac = hmac.new(
-        settings.SECRET_KEY.encode(), f"confirm-code:{public_id}".encode(), hashlib.sha256
-    ).digest()
-    number = int.from_bytes(mac[:8], "big")
-    chars = []
-    for _ in range(_CODE_LENGTH):
-        number, index = divmod(number, len(_CODE_ALPHABET))
-        chars.append(_CODE_ALPHABET[index])
-    return "".join(chars)
+def confirm_code_new() -> str:
+    """A fresh random confirmation code (about 39 bits), unrelated to any key or id.
+
+    Random rather than derived from ``SECRET_KEY``: a code mailed before a key rotation
+    keeps working, and two attempts can share a code only by chance, which the unique
+    constraint on ``SignAttempt`` turns into a redraw.
+    """
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
 
 
 def confirm_code_display(code: str) -> str:
@@ -111,7 +109,10 @@ def confirm_code_clean(typed: str) -> str:
 
 
 def confirm_code_digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    """HMAC-SHA256 of a code under the look-up key: a copy of the database alone cannot
+    be searched for codes (39 bits would not resist an offline search of a plain hash)."""
+    key = settings.SBOR_LOOKUP_KEY.encode()
+    return hmac.new(key, f"confirm-code:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def confirm_token_make(public_id: str) -> str:
@@ -131,7 +132,7 @@ def _token_read(token: str, *, salt: str, max_age_seconds: int) -> str:
 
 
 def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
-    """The signature id in a confirmation token (errors as ``_token_read``)."""
+    """The sign attempt id in a confirmation token (errors as ``_token_read``)."""
     return _token_read(token, salt=CONFIRM_SALT, max_age_seconds=max_age_seconds)
 
 

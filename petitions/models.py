@@ -2,9 +2,12 @@
 
 A ``Supporter`` is one person (one normalised email) across all petitions: updates,
 preferences and erasure are per person. A ``Signature`` is that person on one petition.
-Personal data lives only in ``Supporter.email`` and ``Supporter.name`` (both encrypted at
-rest) and in ``Signature.ip_hash``/``ip_network_hash`` (keyed hashes, dropped after the
-fraud window), so encryption, retention and erasure have one place to act on.
+A ``SignAttempt`` is one submission of the sign form, kept until it is confirmed or its
+link expires. Personal data lives only in ``Supporter.email`` and ``Supporter.name``, in
+``SignAttempt.email``, ``name`` and ``confirm_code`` (all encrypted at rest) and in the
+``ip_hash``/``ip_network_hash`` keyed hashes (dropped after the fraud window), so
+encryption, retention and erasure have few places to act on. Attempts flagged as
+fraudulent leave only an anonymous ``FlaggedAttemptTally``.
 """
 
 from __future__ import annotations
@@ -103,7 +106,9 @@ class Supporter(models.Model):
     # Set on confirming: the address may be droppable now. A frequent periodic task looks at
     # the marked supporters in batches (one UPDATE per confirmation, no task per person).
     email_drop_due_at = models.DateTimeField(null=True, blank=True, editable=False)
-    name = EncryptedTextField(_("name"))
+    # The name and country typed in the sign attempt this person last confirmed; empty
+    # until they confirm one, so a stranger typing their address never decides them.
+    name = EncryptedTextField(_("name"), blank=True)
     country = CountryField(_("country"), blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -147,8 +152,8 @@ class Signature(models.Model):
         FULL = "full", _("Full name")
 
     class InvalidReason(models.TextChoices):
-        # Set automatically when signing; a clean later attempt by the same person re-opens
-        # the signature (see AUTOMATIC_REASONS).
+        # Found automatically when signing: such attempts leave no signature, only a
+        # FlaggedAttemptTally with the reason (migration 0005 turned older rows into tallies).
         RATE_LIMIT = "rate_limit", _("too many from one place")
         BLOCKLIST = "blocklist", _("blocklisted")
         DISPOSABLE = "disposable", _("disposable address")
@@ -172,8 +177,6 @@ class Signature(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # When we last emailed about this signature; limits repeat mail to one per interval.
     emailed_at = models.DateTimeField(default=timezone.now)
-    # SHA-256 of the short confirmation code, for the "type your code" form.
-    confirm_code_digest = models.CharField(max_length=64, db_index=True, editable=False)
     # True once the count task has added this confirmed signature to Petition.signature_count.
     counted = models.BooleanField(default=False, editable=False)
     # Where the signer came from (share links and campaigns carry utm_* or ref).
@@ -231,14 +234,101 @@ class Signature(models.Model):
         return f"signature {self.public_id}"
 
 
-AUTOMATIC_REASONS = frozenset(
-    {
-        Signature.InvalidReason.RATE_LIMIT,
-        Signature.InvalidReason.BLOCKLIST,
-        Signature.InvalidReason.DISPOSABLE,
-        Signature.InvalidReason.AUTOMATED,
-    }
-)
+class SignAttempt(models.Model):
+    """One submission of the sign form or API, with what was typed, until it is confirmed.
+
+    Signing writes this row and nothing else, whoever the address belongs to, so a request
+    does the same work for an address that has signed and one that has not; a task then
+    finds or makes the supporter and the signature (``sign_attempt_process``). The
+    confirmation email carries this attempt's own link and code, and the name, country and
+    display choice typed here reach the supporter and the signature only when this attempt
+    is confirmed. Attempts are deleted once their link expires; a confirmed one keeps no
+    name or address (it stays only so that a second click on its link says "confirmed").
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="sign_attempts")
+    # Set by the task: the pending signature this attempt may confirm.
+    signature = models.ForeignKey(
+        Signature,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sign_attempts",
+        editable=False,
+    )
+    email = EncryptedTextField(blank=True)
+    name = EncryptedTextField(blank=True)
+    country = CountryField(blank=True)
+    display = models.CharField(
+        max_length=8, choices=Signature.Display.choices, default=Signature.Display.HIDDEN
+    )
+    consent_updates = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    source = models.CharField(max_length=64, blank=True)
+    medium = models.CharField(max_length=64, blank=True)
+    source_campaign = models.CharField(max_length=64, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True, editable=False)
+    ip_network_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The typed code, random: in clear (encrypted) for the email, keyed hash for look-ups.
+    confirm_code = EncryptedTextField(blank=True, editable=False)
+    confirm_code_digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the task handled it; attempts still unhandled after a while are swept up.
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("sign attempt")
+        verbose_name_plural = _("sign attempts")
+        constraints = [
+            # A typed code names one attempt on its petition, never two: a collision is
+            # refused here and a new code drawn, so a code cannot confirm someone else.
+            models.UniqueConstraint(
+                fields=["petition", "confirm_code_digest"], name="sign_attempt_code_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="sign_attempt_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+            models.Index(fields=["created_at"], name="sign_attempt_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sign attempt {self.public_id}"
+
+
+class FlaggedAttemptTally(models.Model):
+    """How many sign attempts on a petition were flagged, per reason, rule and day.
+
+    A flagged attempt (honeypot, rate limit, block rule, disposable domain) stores nothing
+    about a person: only this counter moves, and it moves the same way whether or not
+    the address typed has signed, so the integrity line cannot tell them apart.
+    """
+
+    petition = models.ForeignKey(
+        Petition, on_delete=models.CASCADE, related_name="flagged_attempt_tallies"
+    )
+    reason = models.CharField(max_length=16, choices=Signature.InvalidReason.choices)
+    # Which rule matched (e.g. "ip_burst", "domain", "honeypot"): for staff review.
+    detail = models.CharField(max_length=32, blank=True)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("flagged sign attempts")
+        verbose_name_plural = _("flagged sign attempts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["petition", "reason", "detail", "day"], name="flagged_tally_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.reason}/{self.detail} on {self.day}"
 
 
 class InvalidationBatch(models.Model):

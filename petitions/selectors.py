@@ -130,7 +130,7 @@ class PetitionIntegrity:
     """The numbers behind a petition's integrity line, as last stored by the periodic task."""
 
     confirmed: int
-    pending: int
+    pending: int  # for staff only, never in ``parts``
     withdrawn: int
     invalidated_by_reason: tuple[tuple[str, int], ...]
     paper: int
@@ -141,12 +141,15 @@ class PetitionIntegrity:
 
     @property
     def parts(self) -> list[str]:
-        """ "1,204 confirmed", "87 awaiting confirmation", …: the non-zero parts, in order."""
+        """ "1,204 confirmed", "3 invalidated (…)", …: the public parts that are not zero.
+
+        "Awaiting confirmation" is not among them: it rises when an address that has not
+        signed signs, and not when one that has signs again, so watching it would tell
+        whether a given address has signed. Staff see it in the admin.
+        """
         parts = []
-        if self.confirmed or self.pending or self.invalidated or self.withdrawn or self.paper:
+        if self.confirmed or self.invalidated or self.withdrawn or self.paper:
             parts.append(_integrity_part("confirmed", self.confirmed))
-        if self.pending:
-            parts.append(_integrity_part("pending", self.pending))
         if self.invalidated:
             reasons = ", ".join(
                 _integrity_part(reason, n) for reason, n in self.invalidated_by_reason
@@ -163,8 +166,6 @@ def _integrity_part(kind: str, n: int) -> str:
     # One ngettext call per wording, so that each gets its own plural forms in Russian.
     if kind == "confirmed":
         text = ngettext("%(n)s confirmed", "%(n)s confirmed", n)
-    elif kind == "pending":
-        text = ngettext("%(n)s awaiting confirmation", "%(n)s awaiting confirmation", n)
     elif kind == "invalidated":
         text = ngettext("%(n)s invalidated", "%(n)s invalidated", n)
     elif kind == "withdrawn":

@@ -9,6 +9,20 @@ from petitions.services import privacy
 
 
 @shared_task(ignore_result=True)
+def sign_attempt_process(attempt_id: int) -> None:
+    """Turn a recorded sign attempt into a pending signature and its email (per attempt).
+
+    Safe to run twice; if it never runs (broker down), ``sign_attempts_sweep`` does it."""
+    services.sign_attempt_process(attempt_id=attempt_id)
+
+
+@shared_task(ignore_result=True)
+def sign_attempts_sweep() -> int:
+    """Process attempts whose task was lost; delete expired attempts (every minute)."""
+    return services.sign_attempts_sweep()
+
+
+@shared_task(ignore_result=True)
 def signature_counts_refresh() -> int:
     return services.signature_counts_refresh()
 

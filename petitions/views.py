@@ -73,7 +73,7 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         return _challenge_failed(request, petition=petition, form=form)
     try:
-        services.signature_create(
+        services.sign_attempt_create(
             petition=petition,
             **form.signature_fields(),
             language=request.LANGUAGE_CODE,
@@ -115,13 +115,13 @@ def _link_invalid(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        signature = services.signature_from_token(token=token)
+        attempt = services.sign_attempt_from_token(token=token)
     except services.ConfirmationInvalidError:
         return _link_invalid(request)
-    petition = signature.petition
+    petition, signature = attempt.petition, attempt.signature
     if request.method == "POST":
-        services.signature_confirm(signature=signature)
-        if signature.status != Signature.Status.CONFIRMED:
+        services.signature_confirm(sign_attempt=attempt)
+        if signature is None or signature.status != Signature.Status.CONFIRMED:
             return _link_invalid(request)
         return redirect("petition-confirmed", slug=petition.slug)
     context = {"petition": petition, "signature": signature, "token": token}
@@ -147,7 +147,7 @@ def signature_confirm_code(request: HttpRequest, slug: str) -> HttpResponse:
         )
     if request.method == "POST" and form.is_valid():
         try:
-            signature = services.signature_from_code(
+            attempt = services.sign_attempt_from_code(
                 petition=petition, code=form.cleaned_data["code"]
             )
         except services.ConfirmationInvalidError:
@@ -159,8 +159,9 @@ def signature_confirm_code(request: HttpRequest, slug: str) -> HttpResponse:
                 ),
             )
         else:
-            services.signature_confirm(signature=signature)
-            if signature.status == Signature.Status.CONFIRMED:
+            services.signature_confirm(sign_attempt=attempt)
+            signature = attempt.signature
+            if signature is not None and signature.status == Signature.Status.CONFIRMED:
                 return redirect("petition-confirmed", slug=petition.slug)
             form.add_error("code", _("This signature can no longer be confirmed."))
     status = 400 if form.is_bound else 200

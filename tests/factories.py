@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import altcha
+from django.test import TestCase
 
 from campaigns.models import Campaign, Organisation
 from campaigns.services import campaign_save
 from petitions import services
-from petitions.models import Petition, Signature
+from petitions.models import Petition, SignAttempt, Signature
 from trust.challenge import challenge_create
 
 _numbers = itertools.count(1)
@@ -49,15 +52,63 @@ def petition_create(**fields: Any) -> Petition:
 def signature_create(
     *, petition: Petition | None = None, confirmed: bool = False, **fields: Any
 ) -> Signature:
-    """A signature made through the real service (so supporters and digests are right)."""
+    """A signature made through the real services (so supporters and digests are right).
+
+    The attempt is recorded and processed at once, as the task would; ``confirmed`` then
+    confirms it with that attempt, as its link would.
+    """
     n = next(_numbers)
     fields.setdefault("email", f"signer{n}@example.org")
     fields.setdefault("name", f"Signer Number{n}")
     result = services.signature_create(petition=petition or petition_create(), **fields)
     signature = result.signature
+    assert signature is not None, "the attempt was flagged, or the petition takes none"
     if confirmed:
-        services.signature_confirm(signature=signature)
+        assert result.attempt is not None, "this address had signed already"
+        services.signature_confirm(sign_attempt=result.attempt)
+        signature.refresh_from_db()
+        if signature.supporter is not None:
+            signature.supporter.refresh_from_db()  # the name and country confirmed
     return signature
+
+
+def flagged_attempt_create(*, petition: Petition, **fields: Any) -> None:
+    """A sign attempt caught as a script (honeypot unless told): it leaves only a tally."""
+    n = next(_numbers)
+    fields.setdefault("email", f"flagged{n}@example.org")
+    fields.setdefault("name", f"Flagged Number{n}")
+    fields.setdefault("automated", "honeypot")
+    result = services.signature_create(petition=petition, **fields)
+    assert result.signature is None, "the attempt was not flagged"
+
+
+def latest_attempt(signature: Signature) -> SignAttempt:
+    """The signature's newest attempt: the one its latest confirmation email was about."""
+    attempt = signature.sign_attempts.order_by("-created_at", "-pk").first()
+    assert attempt is not None, "no attempt of this signature awaits confirmation"
+    return attempt
+
+
+def signature_confirm(signature: Signature) -> bool:
+    """Confirm a pending signature with its newest attempt, as its latest email's link would."""
+    return services.signature_confirm(sign_attempt=latest_attempt(signature))
+
+
+@contextmanager
+def tasks_run_on_commit() -> Iterator[None]:
+    """Run the tasks the block enqueues after commit, as a worker would (tasks are eager).
+
+    A sign request only records an attempt: the signature, the supporter and the email
+    come from the task it enqueues on commit, which a test's transaction never reaches.
+    """
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        yield
+
+
+def post_and_run_tasks(client: Any, path: str, data: Any = None, **extra: Any) -> Any:
+    """POST as a browser would, then run what the request enqueued, as a worker would."""
+    with tasks_run_on_commit():
+        return client.post(path, data, **extra)
 
 
 def challenge_solution(*, petition: Petition) -> str:

@@ -1,5 +1,11 @@
 """Writes for petitions and signatures, by topic; the names are re-exported here."""
 
+from petitions.services.confirming import (
+    ConfirmationInvalidError,
+    sign_attempt_from_code,
+    sign_attempt_from_token,
+    signature_confirm,
+)
 from petitions.services.counts import (
     signature_counts_refresh,
     signature_counts_repair,
@@ -23,15 +29,15 @@ from petitions.services.review import (
     signatures_revalidate,
 )
 from petitions.services.signing import (
-    ConfirmationInvalidError,
     PetitionClosedError,
     SignatureSource,
     SignResult,
     confirm_max_age,
-    signature_confirm,
+    flagged_attempt_count,
+    sign_attempt_create,
+    sign_attempt_process,
+    sign_attempts_sweep,
     signature_create,
-    signature_from_code,
-    signature_from_token,
 )
 
 __all__ = [
@@ -45,17 +51,21 @@ __all__ = [
     "SignatureSource",
     "campaign_lockdown",
     "confirm_max_age",
+    "flagged_attempt_count",
     "invalidation_batch_revalidate",
     "petition_anonymise",
     "petition_integrity_refresh",
     "petition_save",
     "petitions_retention_apply",
+    "sign_attempt_create",
+    "sign_attempt_from_code",
+    "sign_attempt_from_token",
+    "sign_attempt_process",
+    "sign_attempts_sweep",
     "signature_confirm",
     "signature_counts_refresh",
     "signature_counts_repair",
     "signature_create",
-    "signature_from_code",
-    "signature_from_token",
     "signature_statuses_change",
     "signatures_find",
     "signatures_invalidate",

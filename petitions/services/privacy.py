@@ -32,7 +32,7 @@ from common.tasks import enqueue_on_commit
 from mailer import services as mailer
 from mailer.models import OutboxMessage
 from petitions import identity
-from petitions.models import Consent, ManageLinkRequest, Petition, Signature, Supporter
+from petitions.models import Consent, ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
 from petitions.services.retention import petition_retention_ends
@@ -50,8 +50,9 @@ MANAGE_LINK_REQUEST_STALE = timedelta(hours=1)
 SUPPORTER_UNLINKED_KEEP = timedelta(days=7)
 # Signatures that stand (or may still stand once confirmed): what a withdrawal acts on.
 _STANDING = (Signature.Status.PENDING, Signature.Status.CONFIRMED)
-# The encrypted columns of Supporter, the only model that holds names and addresses.
+# The encrypted columns of the models that hold names, addresses and codes.
 _ENCRYPTED_FIELDS = ("email", "name")
+_ATTEMPT_ENCRYPTED_FIELDS = ("email", "name", "confirm_code")
 
 
 class ManageLinkInvalidError(Exception):
@@ -505,6 +506,9 @@ def supporter_erase(*, supporter: Supporter) -> int:
     erasing someone already erased does nothing.
     """
     with transaction.atomic():
+        # Attempts hold the address and name as typed (their mail goes with the supporter).
+        # Before the supporter's lock: confirming locks an attempt, then the supporter.
+        SignAttempt.objects.filter(signature__supporter=supporter).delete()
         if not Supporter.objects.select_for_update().filter(pk=supporter.pk).exists():
             return 0
         rows = list(
@@ -641,25 +645,42 @@ def supporters_reencrypt(*, batch_size: int = 500) -> int:
     back and nothing is lost.
     """
     current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    return _rows_reencrypt(
+        model=Supporter, fields=_ENCRYPTED_FIELDS, current=current, batch_size=batch_size
+    )
+
+
+def sign_attempts_reencrypt(*, batch_size: int = 500) -> int:
+    """As ``supporters_reencrypt``, for the sign attempts awaiting confirmation (their
+    email, name and code); returns how many attempts were rewritten."""
+    current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    return _rows_reencrypt(
+        model=SignAttempt, fields=_ATTEMPT_ENCRYPTED_FIELDS, current=current, batch_size=batch_size
+    )
+
+
+def _rows_reencrypt(
+    *, model: Any, fields: tuple[str, ...], current: Fernet, batch_size: int
+) -> int:
     rewritten, after = 0, 0
     while True:
         with transaction.atomic():
             rows = list(
-                Supporter.objects.select_for_update()
+                model.objects.select_for_update()
                 .filter(pk__gt=after)
                 .order_by("pk")
                 # Cast reads the stored token itself, not the decrypted value.
-                .annotate(
-                    **{f"{name}_token": Cast(name, TextField()) for name in _ENCRYPTED_FIELDS}
-                )
-                .values_list("pk", *(f"{name}_token" for name in _ENCRYPTED_FIELDS))[:batch_size]
+                .annotate(**{f"{name}_token": Cast(name, TextField()) for name in fields})
+                .values_list("pk", *(f"{name}_token" for name in fields))[:batch_size]
             )
             for pk, *tokens in rows:
                 changes = _tokens_rotate(
-                    current=current, pk=pk, tokens=dict(zip(_ENCRYPTED_FIELDS, tokens, strict=True))
+                    current=current,
+                    row=f"{model._meta.verbose_name} {pk}",
+                    tokens=dict(zip(fields, tokens, strict=True)),
                 )
                 if changes:
-                    Supporter.objects.filter(pk=pk).update(**changes)
+                    model.objects.filter(pk=pk).update(**changes)
                     rewritten += 1
         if len(rows) < batch_size:
             break
@@ -696,7 +717,7 @@ def manage_link_requests_reencrypt() -> int:
     return rewritten
 
 
-def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[str, Value]:
+def _tokens_rotate(*, current: Fernet, row: str, tokens: dict[str, str]) -> dict[str, Value]:
     changes = {}
     for name, token in tokens.items():
         if not token or _is_under(current, token):
@@ -704,9 +725,7 @@ def _tokens_rotate(*, current: Fernet, pk: int, tokens: dict[str, str]) -> dict[
         try:
             rotated = crypto.rotate(token)
         except InvalidToken:
-            raise RuntimeError(
-                f"supporter {pk}: no key in SBOR_ENCRYPTION_KEYS opens its {name}"
-            ) from None
+            raise RuntimeError(f"{row}: no key in SBOR_ENCRYPTION_KEYS opens its {name}") from None
         # A plain TextField value: the model field would encrypt the token once more.
         changes[name] = Value(rotated, output_field=TextField())
     return changes

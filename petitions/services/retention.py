@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from mailer.models import OutboxMessage
-from petitions.models import Consent, Petition, Signature, Supporter
+from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
+from petitions.services.locks import petition_signing_lock
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,11 @@ def petition_save(*, petition: Petition) -> Petition:
         petition.closed_at = None
     if petition.is_open:
         petition.anonymised_at = None
-    petition.save()
+    with transaction.atomic():
+        if petition.pk is not None:
+            # Signs and confirmations in flight finish first; later ones see the new status.
+            petition_signing_lock(petition_id=petition.pk, exclusive=True)
+        petition.save()
     return petition
 
 
@@ -73,11 +78,15 @@ def petition_retention_ends(*, petition: Petition, now: datetime | None = None) 
 def petition_anonymise(*, petition: Petition) -> int:
     """Remove every signer's personal data from a petition; returns how many rows it detached.
 
-    Signatures keep their status and ``counted`` flag; pending ones are detached too, so they
-    can no longer be confirmed by code, and no email about the petition is left queued or
-    on record. Safe to run twice.
+    Signatures keep their status and ``counted`` flag; pending ones are detached too, and
+    every sign attempt (with the address, name and code it holds) is deleted, so nothing
+    can be confirmed any more, and no email about the petition is left queued or on
+    record. Signs and confirmations in flight are waited for (the petition's signing
+    lock); those that come after find the petition anonymised. Safe to run twice.
     """
     with transaction.atomic():
+        petition_signing_lock(petition_id=petition.pk, exclusive=True)
+        SignAttempt.objects.filter(petition=petition).delete()
         signatures = Signature.objects.filter(petition=petition)
         supporter_ids = sorted(
             set(signatures.exclude(supporter=None).values_list("supporter_id", flat=True))
@@ -93,7 +102,6 @@ def petition_anonymise(*, petition: Petition) -> int:
             display=Signature.Display.HIDDEN,
             ip_hash="",
             ip_network_hash="",
-            confirm_code_digest="",
         )
         _supporters_release(supporter_ids=supporter_ids, campaign_id=petition.campaign_id)
         now = timezone.now()
@@ -165,8 +173,13 @@ def campaign_lockdown(*, campaign: Campaign, confirm_name: str, actor: Any = Non
         )
     now = timezone.now()
     with transaction.atomic():
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
         petitions = Petition.objects.filter(campaign=campaign)
+        for petition_id in petitions.order_by("pk").values_list("pk", flat=True):
+            # First of all: signs and confirmations in flight commit before anything here
+            # (they may hold rows this takes next, e.g. a new consent's campaign key), and
+            # are anonymised below; later ones find the petitions closed.
+            petition_signing_lock(petition_id=petition_id, exclusive=True)
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
         petitions.filter(closed_at__isnull=True).update(closed_at=now)
         petitions.exclude(status=Petition.Status.CLOSED).update(status=Petition.Status.CLOSED)
         detached = sum(petition_anonymise(petition=p) for p in petitions.order_by("pk"))

@@ -16,13 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mailer import services as mailer
 from petitions.identity import email_domain_digest
-from petitions.models import AUTOMATIC_REASONS, InvalidationBatch, Petition, Signature
+from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
 from trust.iphash import ip_hash_candidates, ip_network_hash_candidates
@@ -66,10 +65,14 @@ class InvalidationCountChangedError(Exception):
 def petition_integrity_refresh(*, petition_ids: Iterable[int] | None = None) -> int:
     """Store each petition's pending, withdrawn and invalidated numbers; returns how many.
 
+    Invalidated, by reason, adds the tallies of flagged attempts (which leave no row) to
+    the signatures staff invalidated. "Pending" is stored for staff only: public pages do
+    not show it (see ``PetitionIntegrity``).
+
     Without ``petition_ids`` it refreshes the petitions whose numbers can move: open ones,
     ones closed within the last day, and every other one once a day. Each petition costs one
     GROUP BY over the (petition, status) index that skips confirmed rows, which the stored
-    count already covers; page views only read the stored result.
+    count already covers, and one over its tallies; page views only read the stored result.
     """
     ids = sorted(set(petition_ids)) if petition_ids is not None else _integrity_due_ids()
     for start in range(0, len(ids), 200):
@@ -111,6 +114,15 @@ def _integrity_store(*, petition_ids: list[int]) -> None:
             numbers["invalidated"][reason] = numbers["invalidated"].get(reason, 0) + row["n"]
         else:
             numbers[row["status"]] += row["n"]
+    tallies = (
+        FlaggedAttemptTally.objects.filter(petition_id__in=petition_ids)
+        .values("petition_id", "reason")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    for tally in tallies:
+        by_reason = integrity[tally["petition_id"]]["invalidated"]
+        by_reason[tally["reason"]] = by_reason.get(tally["reason"], 0) + tally["n"]
     now = timezone.now()
     for pk in petition_ids:
         Petition.objects.filter(pk=pk).update(integrity=integrity[pk], integrity_refreshed_at=now)
@@ -348,9 +360,8 @@ def signatures_revalidate(*, signature_ids: Iterable[int], actor: Any = None) ->
     """Put invalidated signatures back; returns how many moved. Others are left alone.
 
     A signature confirmed before it was invalidated becomes confirmed again (the count task
-    adds it on its next run); any other becomes pending. A pending one that was stopped
-    automatically at signing never had its confirmation email, so it is queued now, if the
-    petition still takes signatures and the signer's data is still there.
+    adds it on its next run); any other becomes pending, and can be confirmed by its
+    attempts' links and codes while they last.
     """
     cleared = {
         "invalid_reason": "",
@@ -363,7 +374,7 @@ def signatures_revalidate(*, signature_ids: Iterable[int], actor: Any = None) ->
             Signature.objects.select_for_update()
             .filter(pk__in=set(signature_ids), status=Signature.Status.INVALIDATED)
             .order_by("pk")
-            .values_list("pk", "petition_id", "confirmed_at", "invalid_reason")
+            .values_list("pk", "petition_id", "confirmed_at")
         )
         moved = signature_statuses_change(
             signature_ids=[row[0] for row in rows if row[2] is not None],
@@ -375,29 +386,9 @@ def signatures_revalidate(*, signature_ids: Iterable[int], actor: Any = None) ->
             status=Signature.Status.PENDING,
             **cleared,
         )
-        _confirmations_queue(
-            signature_ids=[row[0] for row in rows if row[2] is None and row[3] in AUTOMATIC_REASONS]
-        )
     logger.info("revalidated %s signatures by user %s", moved, _actor(actor))
     _petitions_changed(petition_ids={row[1] for row in rows})
     return moved
-
-
-def _confirmations_queue(*, signature_ids: list[int]) -> None:
-    now = timezone.now()
-    pending = Signature.objects.filter(
-        pk__in=signature_ids, status=Signature.Status.PENDING, supporter__isnull=False
-    ).select_related("petition", "supporter")
-    for signature in pending:
-        if not signature.petition.is_open or signature.supporter is None:
-            continue
-        if not signature.supporter.email:
-            continue
-        # The typed code expires relative to this: it starts with the email.
-        Signature.objects.filter(pk=signature.pk).update(
-            confirmation_requested_at=now, emailed_at=now
-        )
-        mailer.signature_confirm_email_queue(signature=signature)
 
 
 def invalidation_batch_revalidate(*, batch: InvalidationBatch, actor: Any = None) -> int:

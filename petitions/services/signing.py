@@ -1,34 +1,46 @@
-"""Signing and confirming."""
+"""Signing: a request records a sign attempt; a task turns it into a signature and an email.
+
+Whether an address has signed must not show in anything an outsider can observe, and that
+includes how long the request takes and what it does. So the request does the same work
+for every address: it checks the petition, the limits and the block rules, then writes one
+``SignAttempt`` row and enqueues one task after commit (or, for a flagged attempt, moves
+one anonymous tally). Everything that depends on the address (finding the supporter and
+the signature, which email to send, if any) happens in ``sign_attempt_process``, in a
+worker.
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
-from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from common.tasks import enqueue_on_commit
 from mailer import services as mailer
+from mailer.models import OutboxMessage
 from petitions import identity
-from petitions.consent import UPDATES_WORDING_VERSION
-from petitions.models import AUTOMATIC_REASONS, Consent, Petition, Signature, Supporter
+from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature, Supporter
 from petitions.services import privacy
+from petitions.services.locks import petition_signing_lock
 from trust.iphash import ip_hashes
 from trust.services import sign_attempt_assess
 
 logger = logging.getLogger(__name__)
 
+# Draws of a confirmation code before giving up; two collisions in a row on one petition
+# are already about as likely as guessing a code at the first try.
+_CODE_DRAWS = 5
+
 
 class PetitionClosedError(Exception):
     """The petition does not take signatures (closed, past its deadline, or a draft)."""
-
-
-class ConfirmationInvalidError(Exception):
-    """A confirmation token or code is forged, expired, or for another petition."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,63 @@ class SignatureSource:
 
 @dataclass(frozen=True)
 class SignResult:
-    signature: Signature
+    """What processing an attempt did (for tests, the bench and scripts; never shown).
+
+    ``signature`` is the person's signature on the petition (None when the attempt was
+    flagged or the petition stopped taking signatures); ``attempt`` is the attempt whose
+    confirmation email was queued, if one was.
+    """
+
+    signature: Signature | None
     created: bool
+    attempt: SignAttempt | None = None
+
+
+def confirm_max_age() -> timedelta:
+    return timedelta(days=settings.CONFIRM_MAX_AGE_DAYS)
+
+
+def sign_attempt_create(
+    *,
+    petition: Petition,
+    email: str,
+    name: str,
+    country: str = "",
+    display: str = Signature.Display.HIDDEN,
+    consent_updates: bool = False,
+    language: str = "en",
+    source: SignatureSource | None = None,
+    client_ip: str | None = None,
+    automated: str = "",
+) -> SignAttempt | None:
+    """Record one sign attempt and enqueue its processing; None if it was flagged.
+
+    The work is the same whether or not the address has signed: callers must answer every
+    case alike (flagged ones too), so that nothing tells a script or a stranger more.
+    ``client_ip`` (from ``trust.network.client_ip``) is checked against the block rules and
+    rate limits and stored only as keyed hashes; ``None`` skips the IP checks. A
+    non-empty ``automated`` says the caller caught a script (e.g. "honeypot"). A flagged
+    attempt stores nothing about a person: it only moves the petition's tally for its
+    reason. Raises ``PetitionClosedError``.
+    """
+    from petitions import tasks  # the tasks module imports the services
+
+    attempt = _attempt_record(
+        petition=petition,
+        email=email,
+        name=name,
+        country=country,
+        display=display,
+        consent_updates=consent_updates,
+        language=language,
+        source=source,
+        client_ip=client_ip,
+        automated=automated,
+    )
+    if attempt is not None:
+        # cast: celery's typed apply_async does not match the helper's loose protocol.
+        enqueue_on_commit(cast(Any, tasks.sign_attempt_process), attempt.pk)
+    return attempt
 
 
 def signature_create(
@@ -57,85 +124,85 @@ def signature_create(
     client_ip: str | None = None,
     automated: str = "",
 ) -> SignResult:
-    """Record a pending signature and queue its confirmation email.
+    """Record an attempt and process it in this call, without a task.
 
-    When this person (by normalised email) has already signed, nothing stored changes:
-    a pending signature gets its confirmation email again, a confirmed one gets an
-    "already signed" email. Callers must answer both cases identically, so that the page
-    never reveals whether an address has signed. Raises ``PetitionClosedError``.
-
-    ``client_ip`` (from ``trust.network.client_ip``) is checked against the block rules
-    and rate limits and stored only as keyed hashes; ``None`` (no request behind the
-    call) skips the IP checks. A non-empty ``automated`` says the caller caught a script
-    (e.g. "honeypot"). An attempt found fraudulent is still stored, but invalidated with
-    its reason, never counted, mailed or given a consent record, and the result looks
-    exactly like a success, so a script learns nothing. A later clean attempt by the same
-    person re-opens a signature invalidated automatically (see ``AUTOMATIC_REASONS``).
+    For tests, the bench and scripts. Web requests use ``sign_attempt_create``: doing the
+    address-dependent work inside the request would make its timing tell who has signed.
     """
+    attempt = _attempt_record(
+        petition=petition,
+        email=email,
+        name=name,
+        country=country,
+        display=display,
+        consent_updates=consent_updates,
+        language=language,
+        source=source,
+        client_ip=client_ip,
+        automated=automated,
+    )
+    if attempt is None:
+        return SignResult(signature=None, created=False)
+    return sign_attempt_process(attempt_id=attempt.pk)
+
+
+def _attempt_record(
+    *,
+    petition: Petition,
+    email: str,
+    name: str,
+    country: str,
+    display: str,
+    consent_updates: bool,
+    language: str,
+    source: SignatureSource | None,
+    client_ip: str | None,
+    automated: str,
+) -> SignAttempt | None:
     if not petition.is_open:
         raise PetitionClosedError
-    source = source or SignatureSource()
     reason, detail = _verdict(
         petition=petition, email=email, client_ip=client_ip, automated=automated
     )
+    if reason:
+        flagged_attempt_count(petition_id=petition.pk, reason=reason, detail=detail)
+        return None
+    source = source or SignatureSource()
     # Outside the transaction: a new IP-hash key made here must outlive a rollback.
     ip_hash, ip_network_hash = ip_hashes(ip=client_ip or "")
-    with transaction.atomic():
-        supporter = _supporter_get_or_create(
-            email=email, name=name, country=country, language=language
-        )
-        if not reason:
-            # A returning signer whose address was dropped (no consent) typed it again:
-            # keep it until the mail this attempt causes has gone; the drop task removes it.
-            privacy.supporter_email_restore(supporter=supporter, email=email)
-        signature = Signature(
-            petition=petition,
-            supporter=supporter,
-            display=display,
-            language=language,
-            source=source.source,
-            medium=source.medium,
-            source_campaign=source.campaign,
-            ip_hash=ip_hash,
-            ip_network_hash=ip_network_hash,
-        )
-        if reason:
-            signature.status = Signature.Status.INVALIDATED
-            signature.invalid_reason = reason
-            signature.invalid_detail = detail[:32]
-            signature.invalidated_at = timezone.now()
-        code = identity.confirm_code_for(str(signature.public_id))
-        signature.confirm_code_digest = identity.confirm_code_digest(code)
+    attempt = SignAttempt(
+        petition=petition,
+        email=email,
+        name=name,
+        country=country,
+        display=display,
+        consent_updates=consent_updates,
+        language=language,
+        source=source.source,
+        medium=source.medium,
+        source_campaign=source.campaign,
+        ip_hash=ip_hash,
+        ip_network_hash=ip_network_hash,
+    )
+    _attempt_insert(attempt=attempt)
+    return attempt
+
+
+def _attempt_insert(*, attempt: SignAttempt) -> None:
+    """Insert with a fresh random code, drawing again if the petition has it already."""
+    for _ in range(_CODE_DRAWS):
+        code = identity.confirm_code_new()
+        attempt.confirm_code = code
+        attempt.confirm_code_digest = identity.confirm_code_digest(code)
         try:
-            # The savepoint lets the outer transaction carry on after a duplicate.
+            # The savepoint lets a caller's transaction carry on after a collision.
             with transaction.atomic():
-                signature.save(force_insert=True)
+                attempt.save(force_insert=True)
         except IntegrityError:
-            existing = Signature.objects.select_related("petition", "supporter").get(
-                petition=petition, supporter=supporter
-            )
-            if reason:
-                # A flagged attempt never mails anyone, not even the person it names.
-                return SignResult(signature=existing, created=False)
-            if _signature_reopen(
-                signature=existing,
-                display=display,
-                language=language,
-                ip_hash=ip_hash,
-                ip_network_hash=ip_network_hash,
-            ):
-                if consent_updates:
-                    _consent_record(supporter=supporter, signature=existing)
-                mailer.signature_confirm_email_queue(signature=existing, language=language)
-                return SignResult(signature=existing, created=False)
-            _duplicate_notify(signature=existing, language=language)
-            return SignResult(signature=existing, created=False)
-        if reason:
-            return SignResult(signature=signature, created=True)
-        if consent_updates:
-            _consent_record(supporter=supporter, signature=signature)
-        mailer.signature_confirm_email_queue(signature=signature)
-    return SignResult(signature=signature, created=True)
+            attempt.pk = None
+            continue
+        return
+    raise RuntimeError("no free confirmation code after several draws")
 
 
 def _verdict(
@@ -152,157 +219,219 @@ def _verdict(
     return reason, detail
 
 
-def _signature_reopen(
-    *, signature: Signature, display: str, language: str, ip_hash: str, ip_network_hash: str
-) -> bool:
-    """Turn a signature invalidated automatically back into a pending one; True if done.
+def flagged_attempt_count(*, petition_id: int, reason: str, detail: str) -> None:
+    """Add one flagged attempt to the petition's tally for this reason, rule and day.
 
-    A real person can be caught by a limit meant for a script (a shared office or mobile
-    IP, a busy hour): when they come back with a clean attempt, their signature gets a
-    chance again, with this attempt's choices. Staff decisions (reason "staff", or any
-    signature in a staff invalidation batch) are never undone here. The conditional
-    update is the claim: of two concurrent attempts only one re-opens and mails; the
-    other finds a pending signature and follows the duplicate rules.
+    An atomic increment: concurrent attempts never lose a count. The first of the day
+    inserts the row; if another request inserted it meanwhile, this one increments it.
     """
-    if signature.status != Signature.Status.INVALIDATED:
-        return False
-    if signature.invalid_reason not in AUTOMATIC_REASONS or signature.invalidation_id:
-        return False
-    now = timezone.now()
-    reopened = Signature.objects.filter(
-        pk=signature.pk,
-        status=Signature.Status.INVALIDATED,
-        invalid_reason__in=list(AUTOMATIC_REASONS),
-        # Part of a staff invalidation by criteria, whatever its reason: staff decide.
-        invalidation__isnull=True,
-    ).update(
-        status=Signature.Status.PENDING,
-        invalid_reason="",
-        invalid_detail="",
-        invalidated_at=None,
-        confirmed_at=None,
-        counted=False,
-        display=display,
-        language=language,
-        ip_hash=ip_hash,
-        ip_network_hash=ip_network_hash,
-        confirmation_requested_at=now,
-        emailed_at=now,
+    key = {
+        "petition_id": petition_id,
+        "reason": reason,
+        "detail": detail[:32],
+        "day": timezone.localdate(),
+    }
+    if FlaggedAttemptTally.objects.filter(**key).update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            FlaggedAttemptTally.objects.create(**key, count=1)
+    except IntegrityError:
+        FlaggedAttemptTally.objects.filter(**key).update(count=F("count") + 1)
+
+
+# --- Processing an attempt (in a worker) ---------------------------------------------------
+
+
+def sign_attempt_process(*, attempt_id: int) -> SignResult:
+    """Make the attempt's signature pending and queue its email; safe to run twice.
+
+    The first run claims the attempt; another run (a duplicate task, the sweep) finds it
+    claimed or done and returns. The petition is re-checked under its signing lock: an
+    attempt on a petition closed or locked down since the request is deleted, so no
+    personal data arrives after a lockdown. Then, by what this address already has:
+
+    * nothing: a pending signature (and a supporter, with no name yet), and this
+      attempt's confirmation email;
+    * a pending signature: this attempt's confirmation email, at most once per
+      ``DUPLICATE_EMAIL_INTERVAL_SECONDS`` (anyone may type a stranger's address);
+    * a confirmed signature: an "already signed" email, as rarely;
+    * an invalidated or withdrawn one: nothing.
+
+    An attempt that gets no email is deleted at once: it can never be confirmed, and it
+    holds an address.
+    """
+    petition_id = (
+        SignAttempt.objects.filter(pk=attempt_id).values_list("petition_id", flat=True).first()
     )
-    signature.refresh_from_db()
-    return bool(reopened)
+    if petition_id is None:
+        return SignResult(signature=None, created=False)
+    with transaction.atomic():
+        # The petition's lock before the attempt's row: a lockdown takes them in this order.
+        petition_signing_lock(petition_id=petition_id, exclusive=False)
+        attempt = (
+            SignAttempt.objects.select_for_update(skip_locked=True)
+            .filter(pk=attempt_id, processed_at__isnull=True)
+            .first()
+        )
+        if attempt is None:
+            return SignResult(signature=None, created=False)
+        # Read after the lock: a lockdown that committed while this waited is seen here.
+        petition = Petition.objects.get(pk=attempt.petition_id)
+        if not _takes_attempt(petition=petition, attempt=attempt):
+            attempt.delete()
+            return SignResult(signature=None, created=False)
+        supporter = _supporter_get_or_create(email=attempt.email, language=attempt.language)
+        signature, created = _signature_get_or_create(
+            petition=petition, supporter=supporter, attempt=attempt
+        )
+        mailed = created or _duplicate_claim(signature=signature)
+        if not mailed:
+            attempt.delete()
+            return SignResult(signature=signature, created=False)
+        # A returning signer whose address was dropped (no consent) typed it again: keep
+        # it until this mail has gone; the drop task removes it.
+        privacy.supporter_email_restore(supporter=supporter, email=attempt.email)
+        if signature.status == Signature.Status.CONFIRMED:
+            mailer.signature_already_signed_email_queue(
+                signature=signature, language=attempt.language
+            )
+            attempt.delete()
+            return SignResult(signature=signature, created=False)
+        attempt.signature = signature
+        attempt.processed_at = timezone.now()
+        attempt.save(update_fields=["signature", "processed_at"])
+        mailer.signature_confirm_email_queue(sign_attempt=attempt)
+    return SignResult(signature=signature, created=created, attempt=attempt)
 
 
-def _supporter_get_or_create(*, email: str, name: str, country: str, language: str) -> Supporter:
-    # get_or_create retries the read after an IntegrityError, so two first-time
-    # submissions of one address racing each other end up with one supporter. The row
-    # lock (PostgreSQL) holds off the address-drop task until this transaction, and the
-    # mail it queues, are committed: the task's conditions then see the queued mail.
+def _takes_attempt(*, petition: Petition, attempt: SignAttempt) -> bool:
+    """Whether the petition still takes this attempt.
+
+    Closed by staff, locked down or anonymised since the request: no. Past its deadline:
+    yes if the attempt was made before it (the signer was in time; the task was late).
+    """
+    if petition.status != Petition.Status.OPEN or petition.anonymised_at is not None:
+        return False
+    return petition.closes_at is None or petition.closes_at > attempt.created_at
+
+
+def _supporter_get_or_create(*, email: str, language: str) -> Supporter:
+    # get_or_create retries the read after an IntegrityError, so two first-time attempts
+    # of one address racing each other end up with one supporter. The row lock
+    # (PostgreSQL) holds off the address-drop task until this transaction, and the mail it
+    # queues, are committed: the task's conditions then see the queued mail. Name and
+    # country stay empty until the person confirms an attempt (see ``signature_confirm``).
     supporter, _ = Supporter.objects.select_for_update().get_or_create(
         email_digest=identity.email_digest(email),
         defaults={
             "email": email,
             "email_domain_digest": identity.email_domain_digest(email),
-            "name": name,
-            "country": country,
             "language": language,
         },
     )
     return supporter
 
 
-def _duplicate_notify(*, signature: Signature, language: str) -> None:
-    """Mail the person again, at most once per interval.
+def _signature_get_or_create(
+    *, petition: Petition, supporter: Supporter, attempt: SignAttempt
+) -> tuple[Signature, bool]:
+    signature = Signature(
+        petition=petition,
+        supporter=supporter,
+        display=attempt.display,
+        language=attempt.language,
+        source=attempt.source,
+        medium=attempt.medium,
+        source_campaign=attempt.source_campaign,
+        ip_hash=attempt.ip_hash,
+        ip_network_hash=attempt.ip_network_hash,
+    )
+    try:
+        # The unique constraint decides duplicates; the savepoint lets this carry on.
+        with transaction.atomic():
+            signature.save(force_insert=True)
+    except IntegrityError:
+        existing = Signature.objects.select_related("petition", "supporter").get(
+            petition=petition, supporter=supporter
+        )
+        return existing, False
+    return signature, True
 
-    Without the interval, anyone could flood a stranger's inbox through us by submitting
-    their address over and over. The conditional update is the claim: of two concurrent
-    duplicates only one sends.
+
+def _duplicate_claim(*, signature: Signature) -> bool:
+    """True if the person may be mailed again about this signature now.
+
+    At most once per ``DUPLICATE_EMAIL_INTERVAL_SECONDS``: without the interval, anyone
+    could flood a stranger's inbox through us by submitting their address over and over.
+    The conditional update is the claim: of two concurrent duplicates only one mails.
+    Invalidated and withdrawn signatures are never mailed about.
     """
     if signature.status not in (Signature.Status.PENDING, Signature.Status.CONFIRMED):
-        return  # invalidated or withdrawn: no mail, and the answer stays the same
+        return False
     now = timezone.now()
     interval = timedelta(seconds=settings.DUPLICATE_EMAIL_INTERVAL_SECONDS)
     changes: dict[str, object] = {"emailed_at": now}
     if signature.status == Signature.Status.PENDING:
+        # The address is kept while a confirmation may still come (supporter_emails_drop).
         changes["confirmation_requested_at"] = now
     claimed = Signature.objects.filter(
         pk=signature.pk, status=signature.status, emailed_at__lt=now - interval
     ).update(**changes)
-    if not claimed:
-        return
-    if signature.status == Signature.Status.PENDING:
-        mailer.signature_confirm_email_queue(signature=signature, language=language)
-    else:
-        mailer.signature_already_signed_email_queue(signature=signature, language=language)
+    return bool(claimed)
 
 
-def _consent_record(*, supporter: Supporter, signature: Signature) -> None:
-    Consent.objects.get_or_create(
-        supporter=supporter,
-        campaign=signature.petition.campaign,
-        purpose=Consent.Purpose.CAMPAIGN_UPDATES,
-        defaults={
-            "signature": signature,
-            "method": Consent.Method.SIGN_FORM,
-            "wording_version": UPDATES_WORDING_VERSION,
-            "language": signature.language,
-        },
-    )
+def sign_attempts_delete(*, attempts: QuerySet[SignAttempt]) -> int:
+    """Delete attempts and the confirmation mail of theirs not yet sent; returns how many.
 
-
-def confirm_max_age() -> timedelta:
-    return timedelta(days=settings.CONFIRM_MAX_AGE_DAYS)
-
-
-def signature_from_token(*, token: str) -> Signature:
-    """The signature a confirmation link points to; ``ConfirmationInvalidError`` otherwise."""
-    try:
-        public_id = identity.confirm_token_read(
-            token, max_age_seconds=int(confirm_max_age().total_seconds())
-        )
-        return Signature.objects.select_related("petition__campaign").get(
-            public_id=uuid.UUID(public_id)
-        )
-    except (signing.BadSignature, ValueError, Signature.DoesNotExist) as exc:
-        # BadSignature covers SignatureExpired; ValueError a payload that is not a UUID.
-        raise ConfirmationInvalidError from exc
-
-
-def signature_from_code(*, petition: Petition, code: str) -> Signature:
-    """The pending or confirmed signature on ``petition`` with this typed code."""
-    cleaned = identity.confirm_code_clean(code)
-    signature = (
-        Signature.objects.select_related("petition__campaign")
-        .filter(petition=petition, confirm_code_digest=identity.confirm_code_digest(cleaned))
-        .first()
-    )
-    if signature is None:
-        raise ConfirmationInvalidError
-    if signature.status == Signature.Status.PENDING and (
-        signature.confirmation_requested_at < timezone.now() - confirm_max_age()
-    ):
-        raise ConfirmationInvalidError
-    return signature
-
-
-def signature_confirm(*, signature: Signature) -> bool:
-    """Confirm a pending signature; True if this call confirmed it.
-
-    Confirming twice is harmless. Invalidated or withdrawn signatures stay as they are,
-    and so do anonymised ones (retention or lockdown detached them from any person, so an
-    old emailed link must not add them to a closed petition's count).
-    The count rises when the count task next runs. Once confirmed, the person's address is
-    dropped soon after if they gave no consent to updates (``supporter_emails_drop_due``).
+    Mail already sent keeps its outbox row (the person's record of what we sent them).
     """
+    OutboxMessage.objects.filter(
+        sign_attempt__in=attempts, status=OutboxMessage.Status.QUEUED
+    ).delete()
+    deleted, _ = attempts.delete()
+    return deleted
+
+
+def sign_attempts_sweep(
+    *,
+    older_than: timedelta = timedelta(minutes=1),
+    batch_size: int = 500,
+    budget: timedelta = timedelta(seconds=40),
+) -> int:
+    """Process attempts whose task was lost, and delete attempts whose link has expired.
+
+    A task is lost when the broker was down at commit time or a worker died; the attempt
+    is in the database, so it is processed here, a minute late. Batches follow one another
+    until none is left or ``budget`` has passed (the next run, a minute later, goes on), so
+    the backlog of a long outage drains at several thousand attempts a minute. Expired
+    attempts (and the unsent mail that carries their code) go: nothing can confirm them
+    any more. Returns how many attempts were processed.
+    """
+    started = time.monotonic()
     now = timezone.now()
-    with transaction.atomic():
-        confirmed = Signature.objects.filter(
-            pk=signature.pk, status=Signature.Status.PENDING, supporter__isnull=False
-        ).update(status=Signature.Status.CONFIRMED, confirmed_at=now)
-        if confirmed:
-            Consent.objects.filter(signature=signature, confirmed_at__isnull=True).update(
-                confirmed_at=now
+    sign_attempts_delete(
+        attempts=SignAttempt.objects.filter(created_at__lt=now - confirm_max_age())
+    )
+    processed, after = 0, 0
+    while time.monotonic() - started < budget.total_seconds():
+        ids = list(
+            SignAttempt.objects.filter(
+                processed_at__isnull=True, created_at__lt=now - older_than, pk__gt=after
             )
-            privacy.supporter_emails_drop_mark(supporter_ids=[signature.supporter_id])
-    signature.refresh_from_db(fields=["status", "confirmed_at"])
-    return bool(confirmed)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for attempt_id in ids:
+            try:
+                sign_attempt_process(attempt_id=attempt_id)
+            except DatabaseError:
+                # A deadlock or a lost connection on one attempt must not hold up the
+                # others; it is still unprocessed, so the next sweep tries it again.
+                logger.exception("sign attempt %s failed; retried next sweep", attempt_id)
+                continue
+            processed += 1
+        if len(ids) < batch_size:
+            break
+        after = ids[-1]
+    return processed

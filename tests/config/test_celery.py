@@ -17,6 +17,7 @@ SCHEDULED = {
     "petitions.tasks.signature_counts_refresh",
     "petitions.tasks.signature_counts_repair",
     "mailer.tasks.outbox_requeue",
+    "petitions.tasks.sign_attempts_sweep",
     "petitions.tasks.petition_integrity_refresh",
     "petitions.tasks.supporter_emails_drop",
     "petitions.tasks.supporter_emails_drop_due",
@@ -156,3 +157,8 @@ def test_the_guard_is_installed_once_however_often_the_module_asks():
 
     assert kombu_redis.Channel._connparams is guarded
     assert getattr(guarded, "sbor_guarded", False) is True
+
+
+def test_lost_sign_attempts_are_swept_up_every_few_minutes_at_most():
+    # A sign whose task was lost (broker down) waits for this sweep to get its email.
+    assert seconds(entry_for("petitions.tasks.sign_attempts_sweep")["schedule"]) <= 300

@@ -142,7 +142,8 @@ def test_a_real_confirmation_email_lands_in_the_outbox_dir(settings, tmp_path, c
     assert subject_of(parsed) == "Подтвердите подпись: Свободу политзаключённым"
     assert parsed["Auto-Submitted"] == "auto-generated"
     raw = path.read_text(encoding="utf-8")
-    assert "Анна" in raw
+    assert "Здравствуйте!" in raw
+    assert "Анна" not in raw  # nothing the signer typed, before they confirm
     assert "Свободу политзаключённым" in raw
     out = capsys.readouterr().out
     assert f"link: {settings.SITE_URL}/confirm/" in out

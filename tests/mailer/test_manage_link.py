@@ -21,7 +21,9 @@ ADDRESS = "Anna.K@Example.ORG"
 
 
 def supporter_create(**fields) -> Supporter:  # type: ignore[no-untyped-def]
+    """A supporter who confirmed a signature: their name is the one they typed then."""
     fields.setdefault("email", ADDRESS)
+    fields.setdefault("confirmed", True)
     signature = signature_create(**fields)
     assert signature.supporter is not None
     return signature.supporter
@@ -109,6 +111,17 @@ def test_the_name_is_escaped_in_html_and_plain_in_text():
     assert "Hello <b>Eve</b> & co," in rendered.text
     assert "<b>Eve</b>" not in rendered.html
     assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in rendered.html
+
+
+def test_someone_who_never_confirmed_is_greeted_without_a_name():
+    """Their name is not stored until they confirm, and nobody else's typing may stand in."""
+    supporter = supporter_create(name="Typed By Someone", confirmed=False)
+    message = services.signature_manage_link_email_queue(supporter=supporter)
+
+    rendered = email_render(message=message)
+
+    assert rendered.text.startswith("Hello,\n")
+    assert "Typed By Someone" not in rendered.text + rendered.html
 
 
 def test_the_link_carries_no_personal_data():

@@ -8,8 +8,13 @@ import pytest
 from django.utils import timezone
 
 from petitions import services
-from petitions.models import InvalidationBatch, Petition, Signature
-from tests.factories import petition_create, signature_create, staff_user_create
+from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature
+from tests.factories import (
+    flagged_attempt_create,
+    petition_create,
+    signature_create,
+    staff_user_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +94,10 @@ def test_a_search_with_a_null_character_is_refused_by_the_form_not_with_a_500(cl
 
 
 def test_lists_filter_by_status_reason_petition_and_date(client, staff, petition):
-    flagged = signature_create(petition=petition, automated="honeypot")
+    flagged = signature_create(petition=petition)
+    services.signature_statuses_change(
+        signature_ids=[flagged.pk], status="invalidated", invalid_reason="automated"
+    )
     signature_create(petition=petition)
     today = timezone.now()
 
@@ -337,3 +345,17 @@ def test_the_petition_page_shows_the_stored_integrity_numbers_read_only(client, 
     assert 'name="paper_count"' in page
     assert 'name="integrity"' not in page
     assert "&quot;pending&quot;: 1" in page
+
+
+def test_staff_see_flagged_attempts_as_counts_they_cannot_edit(client, staff, petition):
+    flagged_attempt_create(petition=petition, email="bot@example.org", name="Bot Person")
+    url = "/admin/petitions/flaggedattempttally/"
+
+    page = client.get(url).content.decode()
+
+    assert "honeypot" in page
+    assert "Bot Person" not in page and "bot@example.org" not in page
+    tally = FlaggedAttemptTally.objects.get()
+    assert client.get(f"{url}add/").status_code == 403
+    assert client.post(f"{url}{tally.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert FlaggedAttemptTally.objects.get().count == 1

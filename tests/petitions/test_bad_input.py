@@ -16,8 +16,22 @@ from hypothesis import strategies as st
 from campaigns.models import Campaign
 from mailer.models import OutboxMessage
 from petitions import identity, services
-from petitions.models import Consent, Petition, Signature, Supporter
-from tests.factories import campaign_create, petition_create, signature_create
+from petitions.models import (
+    Consent,
+    FlaggedAttemptTally,
+    Petition,
+    SignAttempt,
+    Signature,
+    Supporter,
+)
+from tests.factories import (
+    campaign_create,
+    latest_attempt,
+    petition_create,
+    post_and_run_tasks,
+    signature_confirm,
+    signature_create,
+)
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +162,7 @@ BAD_INPUT = [
 def test_bad_input_is_refused_with_a_message_on_the_field(
     client, petition, existing, changes, field, message
 ):
-    response = client.post(f"/p/{petition.slug}/sign/", {**VALID, **changes})
+    response = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", {**VALID, **changes})
 
     assert response.status_code == 422
     html = page(response)
@@ -173,7 +187,7 @@ def test_bad_input_is_refused_with_a_message_on_the_field(
 @pytest.mark.parametrize(("changes", "field", "message"), BAD_INPUT)
 def test_bad_input_keeps_what_was_typed(client, petition, existing, changes, field, message):
     data = {**VALID, **changes}
-    html = page(client.post(f"/p/{petition.slug}/sign/", data))
+    html = page(post_and_run_tasks(client, f"/p/{petition.slug}/sign/", data))
 
     for name in ("name", "email"):
         typed = data[name]
@@ -199,7 +213,7 @@ def test_bad_input_changes_nothing_stored_and_sends_nothing(
     before_rows = stored_rows()
     before = snapshot(existing)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/p/{petition.slug}/sign/", {**VALID, **changes})
+        post_and_run_tasks(client, f"/p/{petition.slug}/sign/", {**VALID, **changes})
 
     assert stored_rows() == before_rows
     assert snapshot(existing) == before
@@ -207,7 +221,8 @@ def test_bad_input_changes_nothing_stored_and_sends_nothing(
 
 
 def test_every_link_in_the_error_summary_leads_to_a_field_on_the_page(client, petition):
-    response = client.post(
+    response = post_and_run_tasks(
+        client,
         f"/p/{petition.slug}/sign/",
         {"name": "", "email": "nope", "country": "XX", "display": "everyone"},
     )
@@ -223,8 +238,11 @@ def test_every_link_in_the_error_summary_leads_to_a_field_on_the_page(client, pe
 
 
 def test_a_valid_submission_after_a_bad_one_signs(client, petition):
-    assert client.post(f"/p/{petition.slug}/sign/", {**VALID, "email": "x"}).status_code == 422
-    assert client.post(f"/p/{petition.slug}/sign/", VALID).status_code == 302
+    assert (
+        post_and_run_tasks(client, f"/p/{petition.slug}/sign/", {**VALID, "email": "x"}).status_code
+        == 422
+    )
+    assert post_and_run_tasks(client, f"/p/{petition.slug}/sign/", VALID).status_code == 302
     assert Signature.objects.get().supporter.email == "existing@example.org"
 
 
@@ -239,7 +257,9 @@ HOSTILE_NAMES = [
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_markup_in_a_name_is_escaped_when_the_form_is_shown_again(client, petition, name):
-    response = client.post(f"/p/{petition.slug}/sign/", {**VALID, "name": name, "email": "x"})
+    response = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {**VALID, "name": name, "email": "x"}
+    )
     assert response.status_code == 422
     html = page(response)
     assert "<script>alert" not in html
@@ -248,20 +268,22 @@ def test_markup_in_a_name_is_escaped_when_the_form_is_shown_again(client, petiti
     assert by_id(html, f"id_{petition.slug}_name")["value"] == name
 
 
-def test_markup_in_a_name_is_plain_text_in_the_email_and_escaped_in_its_html(
+def test_markup_in_a_name_never_reaches_the_confirmation_email(
     client, petition, django_capture_on_commit_callbacks
 ):
     name = "<script>alert(1)</script> Anna"
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            f"/p/{petition.slug}/sign/", {**VALID, "email": "anna@example.org", "name": name}
+        response = post_and_run_tasks(
+            client,
+            f"/p/{petition.slug}/sign/",
+            {**VALID, "email": "anna@example.org", "name": name},
         )
     assert response.status_code == 302
     (message,) = mail.outbox
-    assert f"Hello {name}," in message.body  # plain text: shown literally, runs nowhere
     html, _ = message.alternatives[0]
-    assert "<script>" not in html
-    assert "Hello &lt;script&gt;alert(1)&lt;/script&gt; Anna," in html
+    # Before confirmation the email names nobody: the typed text is not relayed at all.
+    assert "script" not in message.body + html + message.subject
+    assert "Anna" not in message.body + html
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
@@ -298,10 +320,12 @@ WORLD_NAMES = [
 
 @pytest.mark.parametrize(("name", "short"), WORLD_NAMES)
 def test_names_in_any_script_are_accepted_and_stored_exactly(client, petition, name, short):
-    response = client.post(
-        f"/p/{petition.slug}/sign/", {**VALID, "email": "world@example.org", "name": name}
+    response = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {**VALID, "email": "world@example.org", "name": name}
     )
     assert response.status_code == 302
+    assert SignAttempt.objects.get().name == name  # as typed, until it is confirmed
+    signature_confirm(Signature.objects.get())
     supporter = Supporter.objects.get(email_digest=identity.email_digest("world@example.org"))
     assert supporter.name == name
 
@@ -319,9 +343,11 @@ def test_names_in_any_script_are_shown_as_chosen_in_recent_signers(client, petit
 def test_an_international_domain_is_accepted_and_is_the_same_person_as_its_ascii_form(
     client, petition
 ):
-    first = client.post(f"/p/{petition.slug}/sign/", {**VALID, "email": "anna@пример.рф"})
-    second = client.post(
-        f"/p/{petition.slug}/sign/", {**VALID, "email": "ANNA@xn--e1afmkfd.xn--p1ai"}
+    first = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {**VALID, "email": "anna@пример.рф"}
+    )
+    second = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {**VALID, "email": "ANNA@xn--e1afmkfd.xn--p1ai"}
     )
     assert first.status_code == second.status_code == 302
     supporter = Supporter.objects.get()
@@ -378,8 +404,10 @@ def test_opening_the_sign_address_leads_back_to_the_form(client, petition):
     "source", ["\x00telegram", "tele\x00gram<script>", "x" * 10_000, "\u202etelegram"]
 )
 def test_odd_hidden_source_values_are_cleaned_not_refused(client, petition, source):
-    response = client.post(
-        f"/p/{petition.slug}/sign/", {**VALID, "email": "anna@example.org", "utm_source": source}
+    response = post_and_run_tasks(
+        client,
+        f"/p/{petition.slug}/sign/",
+        {**VALID, "email": "anna@example.org", "utm_source": source},
     )
     assert response.status_code == 302
     stored = Signature.objects.get().source
@@ -388,7 +416,7 @@ def test_odd_hidden_source_values_are_cleaned_not_refused(client, petition, sour
 
 @pytest.mark.parametrize("name", ["\u200d", "\u200f\u200e", " \u200d "])
 def test_a_name_of_only_invisible_characters_is_refused(client, petition, name):
-    response = client.post(f"/p/{petition.slug}/sign/", {**VALID, "name": name})
+    response = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", {**VALID, "name": name})
     assert response.status_code == 422
     assert "Please enter your name." in response.content.decode()
     assert not Signature.objects.exists()
@@ -418,8 +446,10 @@ def test_signing_a_closed_petition_answers_409_and_stores_nothing(
     before_rows = stored_rows()
     before = snapshot(existing)
     with django_capture_on_commit_callbacks(execute=True):
-        new = client.post(f"/p/{petition.slug}/sign/", {**VALID, "email": "new@example.org"})
-        again = client.post(f"/p/{petition.slug}/sign/", VALID)
+        new = post_and_run_tasks(
+            client, f"/p/{petition.slug}/sign/", {**VALID, "email": "new@example.org"}
+        )
+        again = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", VALID)
 
     for response in (new, again):
         assert response.status_code == 409
@@ -443,7 +473,7 @@ def test_a_draft_petition_is_not_found(client, petition):
     campaign_page = page(client.get(f"/c/{petition.campaign.slug}/"))
     assert draft.title not in campaign_page
     assert petition.title in campaign_page
-    response = client.post(f"/p/{draft.slug}/sign/", VALID)
+    response = post_and_run_tasks(client, f"/p/{draft.slug}/sign/", VALID)
     assert response.status_code == 404
     assert NOT_FOUND in page(response)
     assert client.get(f"/p/{draft.slug}/thanks/").status_code == 404
@@ -455,7 +485,7 @@ def test_a_petition_of_a_draft_campaign_is_not_found(client):
     campaign = campaign_create(status=Campaign.Status.DRAFT)
     petition = petition_create(campaign=campaign)
     assert client.get(f"/c/{campaign.slug}/").status_code == 404
-    response = client.post(f"/p/{petition.slug}/sign/", VALID)
+    response = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", VALID)
     assert response.status_code == 404
     assert NOT_FOUND in page(response)
     assert client.get(f"/api/v1/petitions/{petition.slug}/count/").status_code == 404
@@ -467,7 +497,7 @@ def test_a_petition_of_a_draft_campaign_is_not_found(client):
 
 def test_a_sign_without_a_csrf_token_is_refused_and_stores_nothing(petition):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(f"/p/{petition.slug}/sign/", VALID)
+    response = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", VALID)
     assert response.status_code == 403
     assert "Please try again" in page(response)
     assert stored_rows() == {"signatures": 0, "supporters": 0, "outbox": 0, "consents": 0}
@@ -477,14 +507,16 @@ def test_a_sign_with_the_page_csrf_token_is_accepted(petition):
     client = Client(enforce_csrf_checks=True)
     html = page(client.get(f"/c/{petition.campaign.slug}/"))
     token = elements(html, "input", name="csrfmiddlewaretoken")[0]["value"]
-    response = client.post(f"/p/{petition.slug}/sign/", {**VALID, "csrfmiddlewaretoken": token})
+    response = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {**VALID, "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302
     assert Signature.objects.count() == 1
 
 
 def test_a_confirmation_without_a_csrf_token_is_refused(petition):
     signature = signature_create(petition=petition)
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     client = Client(enforce_csrf_checks=True)
     response = client.post(f"/confirm/{token}/")
     assert response.status_code == 403
@@ -505,8 +537,8 @@ def test_a_confirmation_without_a_csrf_token_is_refused(petition):
 def test_any_text_in_the_form_gets_an_answer_never_a_server_error(
     client, petition, name, email, display
 ):
-    response = client.post(
-        f"/p/{petition.slug}/sign/", {"name": name, "email": email, "display": display}
+    response = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {"name": name, "email": email, "display": display}
     )
     assert response.status_code in {302, 422}
     if response.status_code == 422:
@@ -523,10 +555,15 @@ def test_any_text_in_the_form_gets_an_answer_never_a_server_error(
 def test_any_name_with_a_valid_email_is_stored_or_refused_never_a_server_error(
     client, petition, name, email
 ):
-    response = client.post(
-        f"/p/{petition.slug}/sign/", {"name": name, "email": email, "display": "full"}
+    response = post_and_run_tasks(
+        client, f"/p/{petition.slug}/sign/", {"name": name, "email": email, "display": "full"}
     )
     assert response.status_code in {302, 422}
     if response.status_code == 302:
-        supporter = Supporter.objects.get(email_digest=identity.email_digest(email))
-        assert supporter.name  # nothing invisible-only gets through as a blank name
+        supporter = Supporter.objects.filter(email_digest=identity.email_digest(email)).first()
+        if supporter is None:
+            # Many examples from one client run into the rate limits: tallied, not stored.
+            assert FlaggedAttemptTally.objects.filter(petition=petition).exists()
+            return
+        attempt = SignAttempt.objects.filter(signature__supporter=supporter).order_by("-pk")[0]
+        assert attempt.name  # nothing invisible-only gets through as a blank name

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.models import Petition, Signature, Supporter
-from tests.factories import challenge_solution, petition_create
+from tests.factories import challenge_solution, petition_create, post_and_run_tasks
 from tests.html import elements
 from trust import challenge
 
@@ -59,7 +59,7 @@ def campaign_page(client, petition: Petition) -> str:
 def sign(client, petition: Petition, **fields: str):
     data = {"name": "Anna Karenina", "email": "anna@example.org", "display": "hidden"}
     data.update(fields)
-    return client.post(f"/p/{petition.slug}/sign/", data)
+    return post_and_run_tasks(client, f"/p/{petition.slug}/sign/", data)
 
 
 def widget_of(html: str) -> dict[str, str | None]:
@@ -185,7 +185,9 @@ def test_failed_and_invalid_attempts_count_towards_the_threshold_too(client, set
     petition = petition_create()
 
     for _ in range(3):
-        client.post(f"/p/{petition.slug}/sign/", {"name": "", "email": "not an address"})
+        post_and_run_tasks(
+            client, f"/p/{petition.slug}/sign/", {"name": "", "email": "not an address"}
+        )
 
     assert challenge.challenge_required(petition=petition)
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from mailer.models import OutboxMessage
 from petitions import services
 from petitions.models import Petition, Signature, Supporter
-from tests.factories import petition_create
+from tests.factories import petition_create, signature_confirm
 
 T = TypeVar("T")
 
@@ -121,7 +121,7 @@ def test_simultaneous_signing_after_the_interval_mails_once(interval: timedelta)
     signature = services.signature_create(
         petition=petition, email="same.person@gmail.com", name="Same Person"
     ).signature
-    services.signature_confirm(signature=signature)
+    signature_confirm(signature)
     earlier = timezone.now() - interval - timedelta(seconds=1)
     Signature.objects.filter(pk=signature.pk).update(emailed_at=earlier)
     mail.outbox.clear()
@@ -150,7 +150,7 @@ def test_simultaneous_confirmations_confirm_once_and_count_once() -> None:
 
     def confirm(_index: int) -> bool:
         # A fresh object per thread, as each request would load its own.
-        return services.signature_confirm(signature=Signature.objects.get(pk=signature.pk))
+        return signature_confirm(Signature.objects.get(pk=signature.pk))
 
     results, errors = run_at_once(THREADS, confirm)
 
@@ -185,7 +185,7 @@ def test_simultaneous_signing_and_counting_never_double_counts() -> None:
 
     def work(index: int) -> int:
         if index % 2 == 0:
-            services.signature_confirm(signature=signatures[index // 2])
+            signature_confirm(signatures[index // 2])
             return 0
         return services.signature_counts_refresh()
 

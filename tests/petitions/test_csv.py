@@ -90,9 +90,13 @@ def test_staff_get_every_column_with_names_and_addresses_decrypted(client, petit
 
 def test_formulas_quotes_and_markup_come_out_as_plain_safe_text(client, petition):
     client.force_login(staff_user_create())
-    formula = signature_create(petition=petition, name='=cmd|" /C calc"!A0')
-    markup = signature_create(petition=petition, name='<script>alert("x")</script>, "Bob"')
-    at_sign = signature_create(petition=petition, name="@boss", email="-x@example.org")
+    formula = signature_create(petition=petition, name='=cmd|" /C calc"!A0', confirmed=True)
+    markup = signature_create(
+        petition=petition, name='<script>alert("x")</script>, "Bob"', confirmed=True
+    )
+    at_sign = signature_create(
+        petition=petition, name="@boss", email="-x@example.org", confirmed=True
+    )
 
     exported = {row["public_id"]: row for row in rows(export(client, formula, markup, at_sign))}
 
@@ -105,7 +109,7 @@ def test_formulas_quotes_and_markup_come_out_as_plain_safe_text(client, petition
 
 def test_raw_csv_quotes_cells_with_commas_quotes_and_newlines(client, petition):
     client.force_login(staff_user_create())
-    signature = signature_create(petition=petition, name='Ann "the, Brave"')
+    signature = signature_create(petition=petition, name='Ann "the, Brave"', confirmed=True)
 
     body = b"".join(export(client, signature).streaming_content).decode()
 
@@ -124,7 +128,7 @@ def test_anonymised_and_dropped_signers_export_empty_personal_cells(client, peti
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, petition):
-    signature = signature_create(petition=petition, name="Hidden Person")
+    signature = signature_create(petition=petition, name="Hidden Person", confirmed=True)
 
     response = export(client, signature)
 
@@ -135,7 +139,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, petition):
 def test_people_who_are_not_staff_are_sent_to_the_login_page(client, petition):
     from django.contrib.auth import get_user_model
 
-    signature = signature_create(petition=petition, name="Hidden Person")
+    signature = signature_create(petition=petition, name="Hidden Person", confirmed=True)
     client.force_login(get_user_model().objects.create_user(username="visitor"))
 
     response = export(client, signature)
@@ -145,7 +149,7 @@ def test_people_who_are_not_staff_are_sent_to_the_login_page(client, petition):
 
 
 def test_staff_who_may_not_see_supporters_get_no_export(client, petition):
-    signature = signature_create(petition=petition, name="Hidden Person")
+    signature = signature_create(petition=petition, name="Hidden Person", confirmed=True)
     client.force_login(
         staff_user_create(superuser=False, permissions=("petitions.view_signature",))
     )
@@ -159,7 +163,7 @@ def test_staff_who_may_not_see_supporters_get_no_export(client, petition):
 
 
 def test_staff_who_may_see_supporters_get_the_export(client, petition):
-    signature = signature_create(petition=petition, name="Shown Person")
+    signature = signature_create(petition=petition, name="Shown Person", confirmed=True)
     client.force_login(
         staff_user_create(
             superuser=False,
@@ -174,7 +178,9 @@ def test_staff_who_may_see_supporters_get_the_export(client, petition):
 
 def test_names_and_addresses_appear_in_the_export_only(client, petition):
     client.force_login(staff_user_create())
-    signature = signature_create(petition=petition, name="Only Here", email="only@here.example")
+    signature = signature_create(
+        petition=petition, name="Only Here", email="only@here.example", confirmed=True
+    )
 
     listing = client.get(CHANGELIST).content.decode()
     detail = client.get(f"{CHANGELIST}{signature.pk}/change/").content.decode()

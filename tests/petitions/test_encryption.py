@@ -17,10 +17,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import TextField, Value
 
-from petitions import identity
-from petitions.models import ManageLinkRequest, Petition, Signature, Supporter
-from petitions.services import signature_confirm
-from tests.factories import petition_create, signature_create
+from petitions import identity, services
+from petitions.models import ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
+from tests.factories import petition_create, post_and_run_tasks, signature_confirm, signature_create
 from trust.crypto import EncryptedTextField
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +71,7 @@ def plaintext_found() -> list[tuple[str, str]]:
 def sign(client, petition: Petition, email: str = TYPED, **fields: str):  # type: ignore[no-untyped-def]
     data = {"name": NAME, "email": email, "display": "full", "consent_updates": "on"}
     data.update(fields)
-    response = client.post(f"/p/{petition.slug}/sign/", data)
+    response = post_and_run_tasks(client, f"/p/{petition.slug}/sign/", data)
     assert response.status_code == 302
     return response
 
@@ -93,7 +92,7 @@ def test_no_table_holds_the_plaintext_address_or_name_after_signing(
     petition = petition_create()
     with django_capture_on_commit_callbacks(execute=True):
         sign(client, petition, utm_source="newsletter")
-    signature_confirm(signature=Signature.objects.get())
+    signature_confirm(Signature.objects.get())
     # The scan reads what is stored in the clear (the source tag) but no address or name.
     assert any("newsletter" in value for _, value in database_values())
     assert plaintext_found() == []
@@ -121,9 +120,14 @@ def test_signing_again_with_another_spelling_finds_the_same_person(client):
     supporter = Supporter.objects.get()
     assert supporter.signatures.count() == 2
     assert Signature.objects.filter(petition=petition).count() == 1
-    # Nothing stored changed on the repeat: the first spelling and name stay.
+    # Nothing stored changed on the repeat: the first spelling stays, and the name is the
+    # one typed in the attempt confirmed.
     assert supporter.email == TYPED
-    assert supporter.name == NAME
+    assert supporter.name == ""
+    first = SignAttempt.objects.filter(signature__petition=petition).order_by("pk")[0]
+    services.signature_confirm(sign_attempt=first)
+    supporter.refresh_from_db()
+    assert (supporter.email, supporter.name) == (TYPED, NAME)
 
 
 def test_a_look_up_by_keyed_hash_finds_and_decrypts_the_supporter(client):
@@ -143,9 +147,10 @@ def test_a_query_on_an_encrypted_column_is_an_error_not_a_silent_miss(client):
         Supporter.objects.filter(name__icontains="zinaida").exists()
 
 
-def test_supporter_holds_the_only_encrypted_columns():
-    # Rotation (encryption_rotate) covers these columns; a new encrypted column must be
-    # added to it, and this test says so.
+def test_supporters_and_sign_attempts_hold_the_only_encrypted_columns():
+    # Rotation (supporters_reencrypt, sign_attempts_reencrypt,
+    # manage_link_requests_reencrypt) covers these columns; a new
+    # encrypted column on another model must be added to it, and this test says so.
     encrypted = {
         (model._meta.label, field.name)
         for model in apps.get_models()
@@ -156,6 +161,9 @@ def test_supporter_holds_the_only_encrypted_columns():
         ("petitions.Supporter", "email"),
         ("petitions.Supporter", "name"),
         ("petitions.ManageLinkRequest", "email"),
+        ("petitions.SignAttempt", "email"),
+        ("petitions.SignAttempt", "name"),
+        ("petitions.SignAttempt", "confirm_code"),
     }
 
 
@@ -197,7 +205,13 @@ def under_old_key(settings, keys):  # type: ignore[no-untyped-def]
     settings.SBOR_ENCRYPTION_KEYS = [old]
     petition = petition_create()
     for n in range(5):
-        signature_create(petition=petition, email=f"person{n}@example.org", name=f"Person {n}")
+        signature_create(
+            petition=petition, email=f"person{n}@example.org", name=f"Person {n}", confirmed=True
+        )
+    # Two attempts awaiting confirmation hold an address, a name and a code too.
+    later = petition_create(campaign=petition.campaign)
+    for n in range(2):
+        signature_create(petition=later, email=f"person{n}@example.org", name=f"Person {n}")
     Supporter.objects.filter(pk=Supporter.objects.order_by("pk")[0].pk).update(email="")
     return petition
 
@@ -207,7 +221,11 @@ def test_rotation_re_encrypts_every_row_under_the_new_key(settings, keys, under_
     settings.SBOR_ENCRYPTION_KEYS = [new, old]
     out = StringIO()
     call_command("encryption_rotate", batch_size=2, stdout=out)
-    assert "Re-encrypted 5 supporters" in out.getvalue()
+    assert "Re-encrypted 5 supporters and 2 sign attempts" in out.getvalue()
+    settings.SBOR_ENCRYPTION_KEYS = [new]
+    names = SignAttempt.objects.values_list("name", flat=True)
+    assert sorted(name for name in names if name) == ["Person 0", "Person 1"]
+    settings.SBOR_ENCRYPTION_KEYS = [new, old]
     only_new, only_old = MultiFernet([Fernet(new)]), MultiFernet([Fernet(old)])
     rows = raw_supporter_columns()
     assert len(rows) == 5
@@ -241,7 +259,7 @@ def test_running_the_rotation_again_changes_nothing(settings, keys, under_old_ke
     before = raw_supporter_columns()
     out = StringIO()
     call_command("encryption_rotate", stdout=out)
-    assert "Re-encrypted 0 supporters" in out.getvalue()
+    assert "Re-encrypted 0 supporters and 0 sign attempts" in out.getvalue()
     assert raw_supporter_columns() == before
 
 

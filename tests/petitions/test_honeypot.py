@@ -7,7 +7,7 @@ from django.core import mail
 
 from mailer.models import OutboxMessage
 from petitions import services
-from petitions.models import Petition, Signature
+from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature, Supporter
 from tests.factories import petition_create
 from tests.html import elements
 
@@ -56,13 +56,17 @@ def test_a_filled_honeypot_gets_the_same_answer_but_no_email_and_no_count(
     assert petition.signature_count == 0
 
 
-def test_a_filled_honeypot_is_recorded_for_staff_as_automated(client, petition):
-    sign(client, petition, website="anything")
+def test_a_filled_honeypot_is_tallied_for_staff_as_automated_and_stores_no_person(
+    client, petition, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign(client, petition, website="anything")
 
-    signature = Signature.objects.get(petition=petition)
-    assert signature.status == Signature.Status.INVALIDATED
-    assert signature.invalid_reason == Signature.InvalidReason.AUTOMATED
-    assert signature.invalid_detail == "honeypot"
+    tally = FlaggedAttemptTally.objects.get(petition=petition)
+    assert (tally.reason, tally.detail, tally.count) == ("automated", "honeypot", 1)
+    assert not Signature.objects.exists()
+    assert not Supporter.objects.exists()
+    assert not SignAttempt.objects.exists()
 
 
 def test_spaces_in_the_honeypot_are_not_text_and_the_signature_is_pending(

@@ -110,18 +110,28 @@ def test_the_digest_is_not_a_plain_hash_of_the_address():
 
 
 def test_a_confirmation_code_is_eight_easy_to_read_characters():
-    code = identity.confirm_code_for(str(uuid.uuid4()))
+    code = identity.confirm_code_new()
     assert len(code) == 8
     assert set(code) <= set("ABCDEFGHJKMNPQRSTVWXYZ23456789")
 
 
-def test_a_confirmation_code_is_derived_from_the_signature_and_the_secret(settings):
-    public_id = str(uuid.uuid4())
-    code = identity.confirm_code_for(public_id)
-    assert identity.confirm_code_for(public_id) == code
-    assert identity.confirm_code_for(str(uuid.uuid4())) != code
+def test_confirmation_codes_are_random_and_owe_nothing_to_the_secret_key(settings):
+    codes = {identity.confirm_code_new() for _ in range(200)}
+    assert len(codes) == 200
+    code = identity.confirm_code_new()
+    digest = identity.confirm_code_digest(code)
     settings.SECRET_KEY = "another-secret-key-that-is-long-enough-for-django"
-    assert identity.confirm_code_for(public_id) != code
+    # The stored digest still finds the code after a SECRET_KEY rotation.
+    assert identity.confirm_code_digest(code) == digest
+
+
+def test_the_code_digest_is_keyed_not_a_plain_hash(settings):
+    code = identity.confirm_code_new()
+    digest = identity.confirm_code_digest(code)
+    # A copy of the database alone cannot be searched for the 39-bit codes.
+    assert digest != hashlib.sha256(code.encode()).hexdigest()
+    settings.SBOR_LOOKUP_KEY = "another-lookup-key-long-enough-for-hmac"
+    assert identity.confirm_code_digest(code) != digest
 
 
 def test_a_confirmation_code_is_shown_in_two_groups_of_four():
@@ -147,7 +157,7 @@ def test_a_typed_code_is_accepted_with_spaces_dashes_and_lower_case(typed):
 
 
 def test_the_stored_code_digest_matches_only_the_cleaned_code():
-    code = identity.confirm_code_for(str(uuid.uuid4()))
+    code = identity.confirm_code_new()
     digest = identity.confirm_code_digest(code)
     typed = identity.confirm_code_display(code).lower()
     assert identity.confirm_code_digest(identity.confirm_code_clean(typed)) == digest

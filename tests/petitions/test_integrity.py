@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from petitions import services, tasks
-from petitions.models import Petition, Signature
+from petitions.models import FlaggedAttemptTally, Petition, Signature
 from petitions.selectors import petition_integrity
-from tests.factories import petition_create, signature_create
+from tests.factories import flagged_attempt_create, petition_create, signature_create
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_the_refresh_stores_pending_withdrawn_and_invalidated_numbers_by_reason(
     services.signature_statuses_change(
         signature_ids=[withdrawn.pk], status=Signature.Status.WITHDRAWN
     )
-    signature_create(petition=petition, automated="honeypot")
+    flagged_attempt_create(petition=petition)
     for _ in range(2):
         invalidate(signature_create(petition=petition), Signature.InvalidReason.STAFF)
 
@@ -68,6 +68,23 @@ def test_the_refresh_stores_pending_withdrawn_and_invalidated_numbers_by_reason(
         "invalidated": {"automated": 1, "staff": 2},
     }
     assert petition.integrity_refreshed_at is not None
+
+
+def test_flagged_attempts_count_by_reason_over_every_rule_and_day(petition):
+    FlaggedAttemptTally.objects.create(
+        petition=petition, reason="rate_limit", detail="ip_burst", day="2026-01-01", count=4
+    )
+    FlaggedAttemptTally.objects.create(
+        petition=petition, reason="rate_limit", detail="domain_rate", day="2026-01-02", count=3
+    )
+    flagged_attempt_create(petition=petition)
+    flagged_attempt_create(petition=petition)
+
+    services.petition_integrity_refresh()
+
+    petition.refresh_from_db()
+    assert petition.integrity["invalidated"] == {"rate_limit": 7, "automated": 2}
+    assert FlaggedAttemptTally.objects.get(reason="automated").count == 2
 
 
 def test_the_refresh_keeps_each_petition_apart_and_writes_zeros_for_an_empty_one(petition):
@@ -128,8 +145,8 @@ def test_the_campaign_page_shows_every_part_with_its_number_and_plural(client, p
     for _ in range(3):
         signature_create(petition=petition, confirmed=True)
     signature_create(petition=petition)
-    signature_create(petition=petition, automated="honeypot")
-    signature_create(petition=petition, automated="honeypot")
+    flagged_attempt_create(petition=petition)
+    flagged_attempt_create(petition=petition)
     invalidate(signature_create(petition=petition), Signature.InvalidReason.DISPOSABLE)
     invalidate(signature_create(petition=petition), Signature.InvalidReason.STAFF)
     Petition.objects.filter(pk=petition.pk).update(paper_count=1350)
@@ -139,9 +156,26 @@ def test_the_campaign_page_shows_every_part_with_its_number_and_plural(client, p
     line = integrity_line(campaign_page(client, petition))
 
     assert line == (
-        "3 confirmed · 1 awaiting confirmation · 4 invalidated (2 automated, "
+        "3 confirmed · 4 invalidated (2 automated, "
         "1 from a disposable address, 1 removed after review) · 1,350 on paper"
     )
+
+
+def test_the_public_line_never_shows_how_many_await_confirmation(client, petition):
+    """It would rise when an address that never signed signs, and not when one that has
+    signs again: watching it would tell whether an address has signed. Staff see it."""
+    signature_create(petition=petition, confirmed=True)
+    for _ in range(5):
+        signature_create(petition=petition)
+    services.signature_counts_refresh()
+    services.petition_integrity_refresh()
+
+    line = integrity_line(campaign_page(client, petition))
+
+    assert line == "1 confirmed"
+    assert "awaiting" not in campaign_page(client, petition)
+    petition.refresh_from_db()
+    assert petition.integrity["pending"] == 5  # kept for the admin
 
 
 def test_parts_that_are_zero_are_left_out(client, petition):
@@ -165,7 +199,8 @@ def test_a_petition_without_any_signature_shows_no_integrity_line(client, petiti
 
 
 def test_the_line_explains_itself_without_javascript(client, petition):
-    signature_create(petition=petition)
+    signature_create(petition=petition, confirmed=True)
+    services.signature_counts_refresh()
     services.petition_integrity_refresh()
 
     html = campaign_page(client, petition)
@@ -187,21 +222,22 @@ def test_the_page_reads_stored_numbers_and_never_counts_rows(client, petition):
     for _ in range(12):
         signature_create(petition=petition)
         invalidate(signature_create(petition=petition), Signature.InvalidReason.STAFF)
+        flagged_attempt_create(petition=petition)
     services.petition_integrity_refresh()
     with CaptureQueriesContext(connection) as many:
         html = campaign_page(client, petition)
 
     assert len(many) == len(few)
     assert not [q for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert integrity_line(html).startswith("0 confirmed · 13 awaiting confirmation")
+    assert integrity_line(html).startswith("0 confirmed · 24 invalidated")
 
 
 def test_the_page_shows_what_the_task_stored_not_what_happened_since(client, petition):
-    signature_create(petition=petition)
+    invalidate(signature_create(petition=petition), Signature.InvalidReason.STAFF)
     services.petition_integrity_refresh()
-    signature_create(petition=petition)  # not refreshed yet
+    flagged_attempt_create(petition=petition)  # not refreshed yet
 
-    assert "1 awaiting confirmation" in integrity_line(campaign_page(client, petition))
+    assert "1 invalidated" in integrity_line(campaign_page(client, petition))
 
 
 def test_the_selector_reads_a_missing_or_odd_integrity_value_as_nothing_to_show(petition):

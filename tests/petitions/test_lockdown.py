@@ -15,9 +15,10 @@ from django.db import connection
 from campaigns.models import Campaign
 from mailer.models import OutboxMessage
 from petitions import services
-from petitions.models import Consent, Petition, Signature, Supporter
+from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from tests.factories import (
     campaign_create,
+    flagged_attempt_create,
     petition_create,
     signature_create,
     staff_user_create,
@@ -40,7 +41,7 @@ def campaign() -> Campaign:
     signature_create(petition=second, confirmed=True, email="also@example.org")
     signature_create(petition=petition_create(), confirmed=True, email="also@example.org")
     signature_create(petition=second)  # pending, its confirmation email queued
-    signature_create(petition=second, automated="honeypot")
+    flagged_attempt_create(petition=second)
     services.signature_counts_refresh()
     services.petition_integrity_refresh()
     Petition.objects.filter(pk=first.pk).update(paper_count=40)
@@ -83,6 +84,7 @@ def assert_locked_down(campaign: Campaign) -> None:
     assert petitions[1].integrity == {"pending": 1, "withdrawn": 0, "invalidated": {"automated": 1}}
     assert not Consent.objects.filter(campaign=campaign).exists()
     assert not OutboxMessage.objects.filter(petition__campaign=campaign).exists()
+    assert not SignAttempt.objects.filter(petition__campaign=campaign).exists()
     # Only the person who also signed elsewhere is still a supporter.
     assert [s.email for s in Supporter.objects.all()] == ["also@example.org"]
     assert Campaign.objects.get(pk=campaign.pk).locked_down_at is not None
@@ -95,7 +97,7 @@ def assert_locked_down(campaign: Campaign) -> None:
 def test_the_service_purges_every_signer_and_keeps_the_counts(campaign):
     detached = services.campaign_lockdown(campaign=campaign, confirm_name=f"  {TITLE} ")
 
-    assert detached == 6
+    assert detached == 5
     assert_locked_down(campaign)
 
 
@@ -125,7 +127,7 @@ def test_the_command_locks_down_with_the_exact_title(campaign):
 
     call_command("campaign_lockdown", "kherson-three", "--confirm", TITLE, stdout=out)
 
-    assert "locked down: 6 signatures" in out.getvalue()
+    assert "locked down: 5 signatures" in out.getvalue()
     assert_locked_down(campaign)
 
 
@@ -170,12 +172,12 @@ def test_the_admin_action_leads_to_a_confirmation_page_with_the_numbers(client, 
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "This cannot be undone." in text
     assert "All 2 of the campaign's petitions are closed (2 still open now)" in text
-    assert "6 signatures stop pointing to a person" in text
-    assert "Of the 6 people who signed, 5 signed nothing else here" in text
+    assert "5 signatures stop pointing to a person" in text
+    assert "Of the 5 people who signed, 4 signed nothing else here" in text
     assert "3 consents to this campaign" in text
     assert "1 email not sent yet is cancelled" in text
     assert "The counts: 4 confirmed online, 40 on paper" in text
-    assert linked_signatures(campaign) == 6  # showing the page changes nothing
+    assert linked_signatures(campaign) == 5  # showing the page changes nothing
 
 
 def test_the_admin_action_takes_one_campaign_at_a_time(client, campaign):
@@ -224,7 +226,7 @@ def test_typing_the_title_locks_the_campaign_down(client, campaign):
     response = client.post(lockdown_url(campaign), {"confirm_name": TITLE}, follow=True)
 
     assert response.status_code == 200
-    assert "Campaign locked down: 6 signatures no longer point to a person." in (
+    assert "Campaign locked down: 5 signatures no longer point to a person." in (
         response.content.decode()
     )
     assert_locked_down(campaign)
@@ -244,7 +246,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, campaign):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
-    assert linked_signatures(campaign) == 6
+    assert linked_signatures(campaign) == 5
 
 
 def test_an_unknown_campaign_is_a_404(client):

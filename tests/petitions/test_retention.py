@@ -10,8 +10,21 @@ from django.utils import timezone
 
 from mailer.models import OutboxMessage
 from petitions import services, tasks
-from petitions.models import Consent, Petition, Signature, Supporter
-from tests.factories import campaign_create, petition_create, signature_create
+from petitions.models import (
+    Consent,
+    FlaggedAttemptTally,
+    Petition,
+    SignAttempt,
+    Signature,
+    Supporter,
+)
+from tests.factories import (
+    campaign_create,
+    flagged_attempt_create,
+    latest_attempt,
+    petition_create,
+    signature_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +144,7 @@ def test_anonymising_removes_personal_data_but_keeps_counts_and_integrity():
         for _ in range(3)
     ]
     signed(petition)  # pending
-    signed(petition, automated="honeypot")
+    flagged_attempt_create(petition=petition, client_ip=IP)
     services.signature_counts_refresh()
     services.petition_integrity_refresh()
     petition_close(petition, days_ago=31)
@@ -153,9 +166,11 @@ def test_anonymising_removes_personal_data_but_keeps_counts_and_integrity():
     )
     assert raw("SELECT COUNT(*) FROM petitions_consent") == [(0,)]
     assert not OutboxMessage.objects.filter(petition=petition).exists()
-    # Statuses, reasons and counts stay.
-    assert Signature.objects.filter(petition=petition).count() == 5
-    assert Signature.objects.get(petition=petition, invalid_reason="automated")
+    # Attempts held addresses, names and codes: none is left, confirmed or not.
+    assert raw("SELECT COUNT(*) FROM petitions_signattempt") == [(0,)]
+    # Statuses, tallies and counts stay.
+    assert Signature.objects.filter(petition=petition).count() == 4
+    assert FlaggedAttemptTally.objects.get(petition=petition).count == 1
     assert services.signature_counts_repair() == 0
     services.signature_counts_refresh()
     petition.refresh_from_db()
@@ -224,12 +239,16 @@ def test_anonymised_signers_leave_the_recent_signatures_at_once(client):
 def test_a_pending_signature_of_an_anonymised_petition_cannot_be_confirmed_by_code(client):
     petition = petition_create(campaign=campaign_create(retention_days=1))
     pending = signed(petition)
-    digest = pending.confirm_code_digest
+    code = latest_attempt(pending).confirm_code
     petition_close(petition, days_ago=2)
 
     services.petitions_retention_apply()
 
-    assert not Signature.objects.filter(confirm_code_digest=digest).exists()
+    assert not SignAttempt.objects.exists()
+    response = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
+    assert response.status_code == 400
+    pending.refresh_from_db()
+    assert pending.status == Signature.Status.PENDING
 
 
 def test_reopening_an_anonymised_petition_lets_retention_run_again_later():

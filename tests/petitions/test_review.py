@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
-from django.core import mail
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
@@ -22,7 +21,7 @@ from petitions.services.review import (
     SignatureCriteria,
     signatures_invalidatable_count,
 )
-from tests.factories import petition_create, signature_create, staff_user_create
+from tests.factories import petition_create, signature_confirm, signature_create, staff_user_create
 from trust.models import IpHashKey
 
 pytestmark = pytest.mark.django_db
@@ -239,12 +238,23 @@ def test_unusable_criteria_are_refused_with_a_message_for_staff(criteria, messag
 # --- Invalidating -------------------------------------------------------------------------
 
 
+def invalidated_before(signature: Signature) -> Signature:
+    """A signature staff invalidated one by one, outside any batch."""
+    services.signature_statuses_change(
+        signature_ids=[signature.pk],
+        status=Signature.Status.INVALIDATED,
+        invalid_reason=Signature.InvalidReason.STAFF,
+    )
+    signature.refresh_from_db()
+    return signature
+
+
 def test_the_preview_counts_pending_and_confirmed_matches_per_petition(petition):
     other = petition_create(campaign=petition.campaign, title="Another")
     for _ in range(2):
         signature_create(petition=petition, client_ip=BAD_IP, confirmed=True)
     signature_create(petition=other, client_ip=BAD_IP)
-    signature_create(petition=other, client_ip=BAD_IP, automated="honeypot")  # already out
+    invalidated_before(signature_create(petition=other, client_ip=BAD_IP))  # already out
     signature_create(petition=other, client_ip=OTHER_IP)
 
     preview = signatures_invalidatable_count(criteria=SignatureCriteria(ip=BAD_IP))
@@ -336,7 +346,7 @@ def test_invalidating_needs_a_reason_and_a_criterion(petition):
 
 
 def test_invalidating_leaves_withdrawn_and_already_invalidated_signatures_alone(petition):
-    flagged = signature_create(petition=petition, client_ip=BAD_IP, automated="honeypot")
+    flagged = invalidated_before(signature_create(petition=petition, client_ip=BAD_IP))
     withdrawn = signature_create(petition=petition, client_ip=BAD_IP)
     services.signature_statuses_change(
         signature_ids=[withdrawn.pk], status=Signature.Status.WITHDRAWN
@@ -350,7 +360,8 @@ def test_invalidating_leaves_withdrawn_and_already_invalidated_signatures_alone(
     assert set(batch.signatures.values_list("pk", flat=True)) == {pending.pk}
     flagged.refresh_from_db()
     withdrawn.refresh_from_db()
-    assert (flagged.invalid_reason, withdrawn.status) == ("automated", "withdrawn")
+    assert (flagged.invalid_reason, flagged.invalidation) == ("staff", None)
+    assert withdrawn.status == "withdrawn"
 
 
 # --- Revalidating -------------------------------------------------------------------------
@@ -377,20 +388,18 @@ def test_revalidating_a_confirmed_signature_puts_it_back_into_the_count(petition
     assert petition.integrity["invalidated"] == {}
 
 
-def test_revalidating_an_automatically_stopped_signature_sends_its_confirmation(petition):
-    signature = signature_create(petition=petition, email="real@person.example", automated="js")
-    assert not OutboxMessage.objects.filter(signature=signature).exists()
-    mail.outbox.clear()
+def test_a_revalidated_pending_signature_can_be_confirmed_by_the_email_it_had(petition):
+    signature = signature_create(petition=petition, client_ip=BAD_IP)
+    services.signatures_invalidate(
+        criteria=SignatureCriteria(ip=BAD_IP), reason="Check", expected_count=1
+    )
+    assert signature_confirm(signature) is False
 
-    assert services.signatures_revalidate(signature_ids=[signature.pk]) == 1
+    services.signatures_revalidate(signature_ids=[signature.pk])
 
+    assert signature_confirm(signature) is True
     signature.refresh_from_db()
-    assert signature.status == Signature.Status.PENDING
-    assert (signature.invalid_reason, signature.invalid_detail) == ("", "")
-    message = OutboxMessage.objects.get(signature=signature)
-    assert message.kind == OutboxMessage.Kind.SIGNATURE_CONFIRM
-    petition.refresh_from_db()
-    assert petition.integrity["pending"] == 1
+    assert signature.status == Signature.Status.CONFIRMED
 
 
 def test_revalidating_a_pending_signature_stopped_by_staff_does_not_mail_again(petition):
@@ -408,12 +417,13 @@ def test_revalidating_a_pending_signature_stopped_by_staff_does_not_mail_again(p
 
 
 def test_revalidating_on_a_closed_petition_puts_the_row_back_without_mail(petition):
-    signature = signature_create(petition=petition, automated="honeypot")
+    signature = invalidated_before(signature_create(petition=petition))
     Petition.objects.filter(pk=petition.pk).update(status=Petition.Status.CLOSED)
+    before = OutboxMessage.objects.filter(signature=signature).count()
 
     assert services.signatures_revalidate(signature_ids=[signature.pk]) == 1
 
-    assert not OutboxMessage.objects.filter(signature=signature).exists()
+    assert OutboxMessage.objects.filter(signature=signature).count() == before
 
 
 def test_revalidating_ignores_signatures_that_are_not_invalidated(petition):

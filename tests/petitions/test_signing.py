@@ -15,8 +15,14 @@ from django.utils import timezone
 from mailer.models import OutboxMessage
 from petitions import identity, services
 from petitions.consent import UPDATES_WORDING_VERSION
-from petitions.models import Consent, Petition, Signature, Supporter
-from tests.factories import petition_create, signature_create
+from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
+from tests.factories import (
+    latest_attempt,
+    petition_create,
+    signature_confirm,
+    signature_create,
+    tasks_run_on_commit,
+)
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +45,8 @@ def without_csrf_tokens(html: str) -> str:
 def sign(client: Client, petition: Petition, **fields: str):
     data = {"name": "Anna Karenina", "email": "anna@example.org", "display": "hidden"}
     data.update(fields)
-    return client.post(f"/p/{petition.slug}/sign/", data)
+    with tasks_run_on_commit():
+        return client.post(f"/p/{petition.slug}/sign/", data)
 
 
 def confirm_link_path(message) -> str:
@@ -49,14 +56,15 @@ def confirm_link_path(message) -> str:
 
 
 def code_of(signature: Signature) -> str:
-    return identity.confirm_code_display(identity.confirm_code_for(str(signature.public_id)))
+    """The code in the signature's latest confirmation email."""
+    return identity.confirm_code_display(latest_attempt(signature).confirm_code)
 
 
 def token_made_days_ago(signature: Signature, days: float, monkeypatch) -> str:
     then = time.time() - days * A_DAY
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
-        return identity.confirm_token_make(str(signature.public_id))
+        return identity.confirm_token_make(str(latest_attempt(signature).public_id))
 
 
 @pytest.fixture
@@ -111,11 +119,16 @@ def test_signing_creates_a_pending_signature_and_a_supporter_with_what_was_typed
     supporter = signature.supporter
     assert supporter.email == "Anna.Karenina+Petitions@GMail.com"  # mail goes where typed
     assert supporter.email_digest == identity.email_digest("annakarenina@gmail.com")
-    assert supporter.name == "Anna Karenina"
-    assert supporter.country.code == "DE"
+    # Name and country wait for the confirmation: anyone may have typed this address.
+    assert (supporter.name, supporter.country.code) == ("", "")
     assert supporter.language == "ru"
     assert mail.outbox[0].to == ["Anna.Karenina+Petitions@GMail.com"]
     assert OutboxMessage.objects.get().language == "ru"
+
+    client.post(confirm_link_path(mail.outbox[0]))
+    supporter.refresh_from_db()
+    assert supporter.name == "Anna Karenina"
+    assert supporter.country.code == "DE"
 
 
 def test_the_thanks_page_asks_the_signer_to_check_their_email(client, petition, signed):
@@ -173,8 +186,7 @@ def test_a_new_and_a_repeated_signature_get_exactly_the_same_answer(
     with django_capture_on_commit_callbacks(execute=True):
         first = sign(client, petition)
         second = sign(client, petition)
-    confirmed_before = signature_create(petition=petition, email="boris@example.org")
-    services.signature_confirm(signature=confirmed_before)
+    signature_create(petition=petition, email="boris@example.org", confirmed=True)
     with django_capture_on_commit_callbacks(execute=True):
         third = sign(client, petition, email="boris@example.org")
 
@@ -223,37 +235,55 @@ def test_signing_again_once_confirmed_sends_the_already_signed_email(
     assert Signature.objects.get().status == Signature.Status.CONFIRMED
 
 
-def test_signing_again_never_changes_what_was_stored(
+def test_a_second_attempt_decides_nothing_until_it_is_confirmed(
     client, petition, django_capture_on_commit_callbacks
 ):
-    sign(
+    sign(client, petition, name="Anna Karenina", display="hidden", country="RU", utm_source="vk")
+    response = sign(
         client,
         petition,
-        name="Anna Karenina",
-        display="hidden",
-        country="RU",
-        utm_source="vk",
+        name="Someone Else",
+        email="ANNA@example.org",
+        display="full",
+        country="FR",
+        consent_updates="on",
+        utm_source="telegram",
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        response = sign(
-            client,
-            petition,
-            name="Someone Else",
-            email="ANNA@example.org",
-            display="full",
-            country="FR",
-            consent_updates="on",
-            utm_source="telegram",
-        )
 
     assert response.status_code == 302
     signature = Signature.objects.select_related("supporter").get()
-    assert signature.supporter.name == "Anna Karenina"
+    assert signature.supporter.name == ""
     assert signature.supporter.email == "anna@example.org"
+    assert signature.display == Signature.Display.HIDDEN
+    assert signature.source == "vk"
+    assert not Consent.objects.exists()
+    # Anna confirms her own attempt (the first email): her choices count, the other goes.
+    assert client.post(confirm_link_path(mail.outbox[0])).status_code == 302
+    signature.refresh_from_db()
+    signature.supporter.refresh_from_db()
+    assert signature.supporter.name == "Anna Karenina"
     assert signature.supporter.country.code == "RU"
     assert signature.display == Signature.Display.HIDDEN
     assert signature.source == "vk"
     assert not Consent.objects.exists()
+    assert client.post(confirm_link_path(mail.outbox[1])).status_code == 400
+
+
+def test_the_attempt_confirmed_decides_the_name_display_and_consent(client, petition):
+    sign(client, petition, name="Someone Else", display="full", country="FR")
+    sign(client, petition, name="Anna Karenina", display="short", consent_updates="on")
+
+    assert client.post(confirm_link_path(mail.outbox[1])).status_code == 302
+    signature = Signature.objects.select_related("supporter").get()
+    assert signature.status == Signature.Status.CONFIRMED
+    assert signature.supporter.name == "Anna Karenina"
+    assert signature.supporter.country.code == ""
+    assert signature.display == Signature.Display.SHORT
+    assert Consent.objects.get().confirmed_at == signature.confirmed_at
+    # The first attempt can no longer confirm anything, nor change the name.
+    assert client.post(confirm_link_path(mail.outbox[0])).status_code == 400
+    signature.supporter.refresh_from_db()
+    assert signature.supporter.name == "Anna Karenina"
 
 
 @pytest.mark.parametrize(
@@ -298,11 +328,12 @@ def test_no_consent_is_stored_when_the_box_is_not_ticked(client, petition):
     assert not Consent.objects.exists()
 
 
-def test_consent_is_stored_with_its_wording_when_ticked_and_confirmed_with_the_signature(
-    client, petition, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        sign(client, petition, consent_updates="on")
+def test_consent_is_stored_with_its_wording_once_the_signature_is_confirmed(client, petition):
+    sign(client, petition, consent_updates="on")
+    # Nothing yet: until the address is confirmed, anyone may have ticked the box.
+    assert not Consent.objects.exists()
+
+    client.post(confirm_link_path(mail.outbox[0]))
     consent = Consent.objects.get()
     signature = Signature.objects.get()
     assert consent.signature == signature
@@ -312,11 +343,6 @@ def test_consent_is_stored_with_its_wording_when_ticked_and_confirmed_with_the_s
     assert consent.method == Consent.Method.SIGN_FORM
     assert consent.wording_version == UPDATES_WORDING_VERSION
     assert timezone.now() - consent.given_at < timedelta(minutes=1)
-    assert consent.confirmed_at is None
-
-    client.post(confirm_link_path(mail.outbox[0]))
-    consent.refresh_from_db()
-    signature.refresh_from_db()
     assert consent.confirmed_at is not None
     assert consent.confirmed_at == signature.confirmed_at
 
@@ -333,7 +359,7 @@ def test_the_confirmation_email_has_text_and_html_with_the_link_and_the_code(
     assert message.to == ["anna@example.org"]
     assert message.extra_headers["Auto-Submitted"] == "auto-generated"
     link = f"{settings.SITE_URL}{confirm_link_path(message)}"
-    assert "Hello Anna Karenina," in message.body
+    assert message.body.startswith("Hello,\n")
     assert link in message.body
     assert code in message.body
     assert f"{settings.SITE_URL}/p/{petition.slug}/confirm/" in message.body
@@ -341,7 +367,7 @@ def test_the_confirmation_email_has_text_and_html_with_the_link_and_the_code(
     assert mimetype == "text/html"
     assert elements(html, "a", href=link)
     assert code in html
-    assert "Hello Anna Karenina," in html
+    assert "Hello," in html
 
 
 def test_the_confirmation_link_carries_no_personal_data(signed):
@@ -489,23 +515,27 @@ def test_a_code_for_another_petition_is_refused(client, petition, signed):
 
 
 def test_an_expired_code_is_refused(client, petition, signed, settings):
-    Signature.objects.update(
-        confirmation_requested_at=timezone.now()
-        - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS, minutes=1)
+    code = code_of(signed)
+    SignAttempt.objects.update(
+        created_at=timezone.now() - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS, minutes=1)
     )
-    response = client.post(f"/p/{petition.slug}/confirm/", {"code": code_of(signed)})
+    response = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
     assert_code_refused(response, signed)
 
 
-def test_signing_again_revives_an_expired_code(
-    client, petition, signed, settings, django_capture_on_commit_callbacks
+def test_signing_again_after_the_code_expired_mails_a_new_code_that_works(
+    client, petition, signed, settings
 ):
-    Signature.objects.update(
-        confirmation_requested_at=timezone.now() - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS + 1)
+    old_code = code_of(signed)
+    SignAttempt.objects.update(
+        created_at=timezone.now() - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS, minutes=1)
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        sign(client, petition)
-    response = client.post(f"/p/{petition.slug}/confirm/", {"code": code_of(signed)})
+    sign(client, petition)
+    new_code = code_of(signed)
+    assert new_code != old_code
+    assert new_code in mail.outbox[1].body
+    assert_code_refused(client.post(f"/p/{petition.slug}/confirm/", {"code": old_code}), signed)
+    response = client.post(f"/p/{petition.slug}/confirm/", {"code": new_code})
     assert response.status_code == 302
     signed.refresh_from_db()
     assert signed.status == Signature.Status.CONFIRMED
@@ -622,7 +652,7 @@ def test_only_confirmed_signatures_are_counted(
     client.post(confirm_link_path(mail.outbox[0]))
     vera = identity.email_digest("vera@example.org")
     withdrawn = Signature.objects.get(supporter__email_digest=vera)
-    services.signature_confirm(signature=withdrawn)
+    signature_confirm(withdrawn)
     Signature.objects.filter(pk=withdrawn.pk).update(status=Signature.Status.WITHDRAWN)
 
     assert services.signature_counts_refresh() == 1
@@ -647,11 +677,15 @@ def test_signing_again_after_a_withdrawal_sends_nothing_and_answers_the_same(
 def test_a_link_mailed_before_a_secret_key_rotation_still_confirms_with_the_old_key_as_fallback(
     client, petition, signed, settings
 ):
-    token = identity.confirm_token_make(str(signed.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signed).public_id))
+    code = code_of(signed)
     old_key = settings.SECRET_KEY
     settings.SECRET_KEY = "a-brand-new-secret-key-of-more-than-thirty-two-characters"
     assert client.post(f"/confirm/{token}/").status_code == 400  # no fallback: refused
-    settings.SECRET_KEY_FALLBACKS = [old_key]
-    assert client.post(f"/confirm/{token}/").status_code == 302
+    # The typed code is random, not derived from the key: it works across the rotation.
+    typed = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
+    assert typed.status_code == 302
     signed.refresh_from_db()
     assert signed.status == Signature.Status.CONFIRMED
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert client.post(f"/confirm/{token}/").status_code == 302

@@ -9,7 +9,7 @@ import pytest
 
 from petitions import identity
 from petitions.models import Petition, Signature
-from tests.factories import campaign_create, petition_create, signature_create
+from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
 
 
 @dataclass(frozen=True)
@@ -39,5 +39,5 @@ def site(db: None) -> PublicSite:
     return PublicSite(
         petition=petition,
         pending=pending,
-        token=identity.confirm_token_make(str(pending.public_id)),
+        token=identity.confirm_token_make(str(latest_attempt(pending).public_id)),
     )

@@ -10,7 +10,13 @@ import pytest
 from campaigns.models import Campaign
 from petitions import identity
 from petitions.models import Petition, Signature
-from tests.factories import campaign_create, organisation_create, petition_create, signature_create
+from tests.factories import (
+    campaign_create,
+    latest_attempt,
+    organisation_create,
+    petition_create,
+    signature_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +29,11 @@ class Organisation:
 
     @property
     def token(self) -> str:
-        return identity.confirm_token_make(str(self.signature.public_id))
+        return identity.confirm_token_make(str(latest_attempt(self.signature).public_id))
 
     @property
     def code(self) -> str:
-        return identity.confirm_code_for(str(self.signature.public_id))
+        return latest_attempt(self.signature).confirm_code
 
 
 def organisation_with_a_petition(name: str) -> Organisation:

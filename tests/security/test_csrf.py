@@ -17,7 +17,7 @@ from django.test import Client
 from petitions import identity
 from petitions.models import Consent, Petition, Signature, Supporter
 from petitions.services import privacy
-from tests.factories import petition_create, signature_create
+from tests.factories import latest_attempt, petition_create, signature_create
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ class World:
 
     @property
     def confirm_token(self) -> str:
-        return identity.confirm_token_make(str(self.signature.public_id))
+        return identity.confirm_token_make(str(latest_attempt(self.signature).public_id))
 
     @property
     def manage_token(self) -> str:
@@ -58,7 +58,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "confirm by link": Endpoint(lambda w: f"/confirm/{w.confirm_token}/", lambda w: {}, 302),
     "confirm by code": Endpoint(
         lambda w: f"/p/{w.petition.slug}/confirm/",
-        lambda w: {"code": identity.confirm_code_for(str(w.signature.public_id))},
+        lambda w: {"code": latest_attempt(w.signature).confirm_code},
         302,
     ),
     "language switch": Endpoint(
@@ -98,9 +98,14 @@ def world(settings) -> World:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     User.objects.create_superuser("staff", "staff@example.org", ADMIN_PASSWORD)
     petition = petition_create(slug="release-now")
-    signature = signature_create(
-        petition=petition, email="signer@example.org", consent_updates=True
+    # Consent to updates is recorded on confirming: given on a sister petition, now closed
+    # (so that its form adds nothing to the pages).
+    sister = petition_create(campaign=petition.campaign)
+    signature_create(
+        petition=sister, email="signer@example.org", consent_updates=True, confirmed=True
     )
+    Petition.objects.filter(pk=sister.pk).update(status=Petition.Status.CLOSED)
+    signature = signature_create(petition=petition, email="signer@example.org")
     assert signature.supporter is not None
     mail.outbox.clear()
     return World(petition=petition, signature=signature, supporter=signature.supporter)

@@ -11,9 +11,9 @@ from django.core import signing
 from django.utils import timezone
 
 from petitions import identity
-from petitions.models import Petition, Signature
+from petitions.models import Petition, SignAttempt, Signature
 from petitions.services import privacy
-from tests.factories import petition_create, signature_create
+from tests.factories import latest_attempt, petition_create, signature_create
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def token_at(signature: Signature, *, seconds_ago: float, monkeypatch) -> str:
     then = time.time() - seconds_ago
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
-        return identity.confirm_token_make(str(signature.public_id))
+        return identity.confirm_token_make(str(latest_attempt(signature).public_id))
 
 
 def tampered(token: str) -> str:
@@ -59,9 +59,17 @@ def assert_refused(client, token: str, signature: Signature) -> None:
     assert signature.confirmed_at is None
 
 
+def token_of(signature: Signature) -> str:
+    return identity.confirm_token_make(str(latest_attempt(signature).public_id))
+
+
 FORGERIES = {
-    "tampered signature": lambda sig: tampered(identity.confirm_token_make(str(sig.public_id))),
-    "no signature": lambda sig: identity.confirm_token_make(str(sig.public_id)).rsplit(":", 1)[0],
+    "tampered signature": lambda sig: tampered(
+        identity.confirm_token_make(str(latest_attempt(sig).public_id))
+    ),
+    "no signature": lambda sig: identity.confirm_token_make(
+        str(latest_attempt(sig).public_id)
+    ).rsplit(":", 1)[0],
     "signed for another purpose": lambda sig: signing.dumps(
         str(sig.public_id), salt="sbor.petitions.other"
     ),
@@ -72,7 +80,7 @@ FORGERIES = {
     ),
     "the bare id": lambda sig: str(sig.public_id),
     "the database id": lambda sig: str(sig.pk),
-    "the code": lambda sig: identity.confirm_code_for(str(sig.public_id)),
+    "the code": lambda sig: latest_attempt(sig).confirm_code,
     "empty payload": lambda sig: signing.dumps("", salt=identity.CONFIRM_SALT),
     "a payload that is not a string": lambda sig: signing.dumps(
         {"id": str(sig.public_id)}, salt=identity.CONFIRM_SALT
@@ -90,10 +98,12 @@ def test_a_forged_confirmation_token_confirms_nothing(client, signature, forge):
 
 def test_my_tokens_signature_does_not_vouch_for_another_signers_id(client, signature):
     mine = signature_create(petition=signature.petition, email="attacker@example.org")
-    victims = identity.confirm_token_make(str(signature.public_id))
+    victims = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     # The victim's id with the timestamp and signature of my own genuine token: only if
     # the signature did not cover the payload could this pass.
-    forged = payload_swapped(identity.confirm_token_make(str(mine.public_id)), victims)
+    forged = payload_swapped(
+        identity.confirm_token_make(str(latest_attempt(mine).public_id)), victims
+    )
     assert forged.split(":")[0] == victims.split(":")[0]
 
     assert_refused(client, forged, signature)
@@ -101,7 +111,7 @@ def test_my_tokens_signature_does_not_vouch_for_another_signers_id(client, signa
 
 def test_a_genuine_token_does_confirm(client, signature):
     # The control for the forgeries above: the same steps with the real token work.
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
 
     assert client.post(f"/confirm/{token}/").status_code == 302
 
@@ -124,7 +134,7 @@ def test_a_token_just_inside_its_lifetime_still_works(client, signature, monkeyp
 
 
 def test_a_shorter_lifetime_setting_expires_tokens_already_sent(client, signature, settings):
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     settings.CONFIRM_MAX_AGE_DAYS = 1
 
     with pytest.MonkeyPatch.context() as patch:
@@ -138,7 +148,7 @@ def test_a_shorter_lifetime_setting_expires_tokens_already_sent(client, signatur
 
 
 def test_the_token_of_a_deleted_signature_confirms_nothing(client, signature):
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     Signature.objects.filter(pk=signature.pk).delete()
 
     for response in (client.get(f"/confirm/{token}/"), client.post(f"/confirm/{token}/")):
@@ -147,7 +157,7 @@ def test_the_token_of_a_deleted_signature_confirms_nothing(client, signature):
 
 
 def test_the_token_of_an_erased_signer_confirms_nothing(client, signature):
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     assert signature.supporter is not None
     privacy.supporter_erase(supporter=signature.supporter)
 
@@ -159,7 +169,7 @@ def test_the_token_of_an_erased_signer_confirms_nothing(client, signature):
 
 
 def test_a_confirmation_token_does_not_open_the_manage_page(client, signature):
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
     assert signature.supporter is not None
     supporter_token = identity.confirm_token_make(str(signature.supporter.public_id))
 
@@ -173,7 +183,7 @@ def test_a_confirmation_token_does_not_open_the_manage_page(client, signature):
 
 
 def code_of(signature: Signature) -> str:
-    return identity.confirm_code_display(identity.confirm_code_for(str(signature.public_id)))
+    return identity.confirm_code_display(latest_attempt(signature).confirm_code)
 
 
 def test_a_code_for_one_petition_is_refused_on_another(client, signature):
@@ -200,12 +210,13 @@ def test_a_code_for_one_petition_confirms_only_there(client, signature):
 
 
 def test_an_expired_code_is_refused(client, signature):
-    Signature.objects.filter(pk=signature.pk).update(
-        confirmation_requested_at=timezone.now()
+    code = code_of(signature)
+    SignAttempt.objects.update(
+        created_at=timezone.now()
         - timezone.timedelta(days=settings.CONFIRM_MAX_AGE_DAYS, minutes=1)
     )
 
-    response = client.post(f"/p/{signature.petition.slug}/confirm/", {"code": code_of(signature)})
+    response = client.post(f"/p/{signature.petition.slug}/confirm/", {"code": code})
 
     assert response.status_code == 400
     signature.refresh_from_db()
@@ -225,9 +236,50 @@ def test_a_guessed_or_hostile_code_confirms_nothing(client, signature, code):
     assert signature.status == Signature.Status.PENDING
 
 
-def test_codes_depend_on_the_secret_key(signature, settings):
-    code = identity.confirm_code_for(str(signature.public_id))
+def test_a_code_owes_nothing_to_the_secret_key_and_is_stored_only_as_a_keyed_digest(
+    client, signature, settings
+):
+    attempt = latest_attempt(signature)
+    code = code_of(signature)
+    assert attempt.confirm_code_digest == identity.confirm_code_digest(attempt.confirm_code)
+    assert attempt.confirm_code not in attempt.confirm_code_digest
 
     settings.SECRET_KEY = "another-secret-key-that-is-long-enough-0123456789"
+    settings.SECRET_KEY_FALLBACKS = []
 
-    assert identity.confirm_code_for(str(signature.public_id)) != code
+    response = client.post(f"/p/{signature.petition.slug}/confirm/", {"code": code})
+    assert response.status_code == 302
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.CONFIRMED
+
+
+def test_two_attempts_on_a_petition_never_share_a_code(signature, monkeypatch):
+    """A drawn code that the petition already has is refused by the database and drawn
+    again, so a typed code can never name someone else's attempt."""
+    taken = latest_attempt(signature).confirm_code
+    draws = iter([taken, taken, "NEWCDE23"])
+    monkeypatch.setattr(identity, "confirm_code_new", lambda: next(draws))
+
+    other = signature_create(petition=signature.petition, email="other@example.org")
+
+    assert latest_attempt(other).confirm_code == "NEWCDE23"
+    assert (
+        SignAttempt.objects.filter(confirm_code_digest=identity.confirm_code_digest(taken)).count()
+        == 1
+    )
+
+
+def test_the_same_code_on_another_petition_confirms_only_its_own_signature(
+    client, signature, monkeypatch
+):
+    taken = latest_attempt(signature).confirm_code
+    monkeypatch.setattr(identity, "confirm_code_new", lambda: taken)
+    elsewhere = signature_create(petition=petition_create(), email="other@example.org")
+
+    response = client.post(f"/p/{elsewhere.petition.slug}/confirm/", {"code": taken})
+
+    assert response.status_code == 302
+    elsewhere.refresh_from_db()
+    signature.refresh_from_db()
+    assert elsewhere.status == Signature.Status.CONFIRMED
+    assert signature.status == Signature.Status.PENDING

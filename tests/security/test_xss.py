@@ -18,7 +18,14 @@ from mailer.services import email_render
 from petitions import identity, services
 from petitions.models import Petition, Signature
 from petitions.selectors import signatures_csv_rows
-from tests.factories import campaign_create, organisation_create, petition_create
+from tests.factories import (
+    campaign_create,
+    latest_attempt,
+    organisation_create,
+    petition_create,
+    signature_confirm,
+    signature_create,
+)
 from tests.html import elements
 from tests.security.markup import inline_code
 from trust.site import site_settings_update
@@ -78,7 +85,7 @@ def test_a_public_signers_name_is_escaped_on_the_campaign_page(
 ):
     response = sign(client, petition, django_capture_on_commit_callbacks, name=payload)
     assert response.status_code == 302
-    services.signature_confirm(signature=Signature.objects.get(petition=petition))
+    signature_confirm(Signature.objects.get(petition=petition))
     cache.clear()  # the recent-signers list is cached for a few seconds
 
     html = client.get(f"/c/{petition.campaign.slug}/").content.decode()
@@ -112,10 +119,14 @@ def test_a_name_is_plain_in_the_emails_text_and_escaped_in_its_html(
     sign(client, petition, django_capture_on_commit_callbacks, name=payload)
 
     [message] = mail.outbox
-    assert f"Hello {payload}," in message.body  # plain text: shown as typed, runs nowhere
+    # Before the address is confirmed, the email carries nothing the signer typed: the
+    # sign form cannot relay anyone's words (or markup) to a stranger's inbox.
+    assert payload not in message.body
+    assert message.body.startswith("Hello,\n")
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
-    assert f"Hello {escape(payload)}," in html
+    assert payload not in html
+    assert escape(payload) not in html
     assert_inert(html, payload, email=True)
     assert payload not in message.subject
 
@@ -278,7 +289,7 @@ def test_staff_text_is_escaped_on_every_public_page(client, hostile_petition, pa
     signature = services.signature_create(
         petition=hostile_petition, email="someone@example.org", name="Someone"
     ).signature
-    token = identity.confirm_token_make(str(signature.public_id))
+    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
 
     response = client.get(STAFF_PAGES[page](hostile_petition, token))
 
@@ -314,7 +325,11 @@ def test_every_kind_of_email_escapes_hostile_names_and_titles(hostile_petition, 
     ).signature
     assert signature.supporter is not None
     message = OutboxMessage.objects.create(
-        kind=kind, supporter=signature.supporter, petition=hostile_petition, signature=signature
+        kind=kind,
+        supporter=signature.supporter,
+        petition=hostile_petition,
+        signature=signature,
+        sign_attempt=latest_attempt(signature),
     )
 
     rendered = email_render(message=message)
@@ -396,7 +411,7 @@ FORMULAS = ['=HYPERLINK("https://attacker.example","x")', "+1+1", "-1+1", "@SUM(
 
 @pytest.mark.parametrize("formula", FORMULAS)
 def test_a_name_that_looks_like_a_formula_is_defused_in_the_csv_export(petition, formula):
-    services.signature_create(petition=petition, email="f@example.org", name=formula)
+    signature_create(petition=petition, email="f@example.org", name=formula, confirmed=True)
 
     header, row = list(signatures_csv_rows(signatures=Signature.objects.all()))
 

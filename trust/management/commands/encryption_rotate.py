@@ -3,7 +3,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from petitions.services.privacy import manage_link_requests_reencrypt, supporters_reencrypt
+from petitions.services.privacy import (
+    manage_link_requests_reencrypt,
+    sign_attempts_reencrypt,
+    supporters_reencrypt,
+)
 
 
 class Command(BaseCommand):
@@ -21,12 +25,13 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         try:
             count = supporters_reencrypt(batch_size=options["batch_size"])
+            attempts = sign_attempts_reencrypt(batch_size=options["batch_size"])
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         requests = manage_link_requests_reencrypt()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted {count} supporters and {requests} pending manage-link "
-                "requests under the first key."
+                f"Re-encrypted {count} supporters, {attempts} sign attempts and {requests} "
+                "pending manage-link requests under the first key."
             )
         )
