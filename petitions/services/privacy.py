@@ -412,8 +412,8 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
 
     A pending or confirmed signature becomes "withdrawn" and, in the same transaction, is
     detached: the row stays so that the count and the integrity line stay true, but with
-    no supporter, name hidden, IP hashes and confirmation code emptied; the emails about
-    it are deleted (a queued one is not sent) and no consent points to it any more. When
+    no supporter, name hidden, IP hashes emptied, its sign attempts (typed address, name,
+    code) deleted; the emails about it are deleted (a queued one is not sent) and no consent points to it any more. When
     no other standing signature of theirs remains in that campaign, their consent to the
     campaign's updates is deleted too: they agreed to it by signing there, and a record
     of it would tie them to the campaign they left. If no signature of theirs remains at
@@ -429,6 +429,8 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
             return signature
         Consent.objects.filter(signature=signature).update(signature=None)
         OutboxMessage.objects.filter(signature=signature).delete()
+        # Its attempts hold the address and name as typed, and their links could confirm it.
+        SignAttempt.objects.filter(signature=signature).delete()
         signature_statuses_change(
             signature_ids=[signature.pk],
             status=Signature.Status.WITHDRAWN,
@@ -436,7 +438,6 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
             display=Signature.Display.HIDDEN,
             ip_hash="",
             ip_network_hash="",
-            confirm_code_digest="",
         )
         campaign = signature.petition.campaign
         still_signed = Signature.objects.filter(
