@@ -107,15 +107,16 @@ def test_any_other_error_is_still_the_500_page(monkeypatch):
 def test_signing_when_the_database_fails_mid_request_stores_nothing_and_answers_503(
     client, monkeypatch
 ):
-    from petitions.models import Signature
+    from petitions.models import SignAttempt, Signature
 
     petition = petition_create()
-    monkeypatch.setattr("petitions.services.signature_create", _unreachable)
+    monkeypatch.setattr("petitions.services.sign_attempt_create", _unreachable)
     response = client.post(
         f"/p/{petition.slug}/sign/",
         {"name": "Anna Karenina", "email": "anna@example.org", "display": "full"},
     )
     assert_outage_page(response)
+    assert not SignAttempt.objects.exists()
     assert not Signature.objects.exists()
 
 

@@ -221,7 +221,7 @@ def test_rotation_re_encrypts_every_row_under_the_new_key(settings, keys, under_
     settings.SBOR_ENCRYPTION_KEYS = [new, old]
     out = StringIO()
     call_command("encryption_rotate", batch_size=2, stdout=out)
-    assert "Re-encrypted 5 supporters and 2 sign attempts" in out.getvalue()
+    assert "Re-encrypted 5 supporters, 2 sign attempts" in out.getvalue()
     settings.SBOR_ENCRYPTION_KEYS = [new]
     names = SignAttempt.objects.values_list("name", flat=True)
     assert sorted(name for name in names if name) == ["Person 0", "Person 1"]
@@ -259,7 +259,7 @@ def test_running_the_rotation_again_changes_nothing(settings, keys, under_old_ke
     before = raw_supporter_columns()
     out = StringIO()
     call_command("encryption_rotate", stdout=out)
-    assert "Re-encrypted 0 supporters and 0 sign attempts" in out.getvalue()
+    assert "Re-encrypted 0 supporters, 0 sign attempts" in out.getvalue()
     assert raw_supporter_columns() == before
 
 

@@ -17,9 +17,9 @@ from django.utils.formats import date_format
 from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.consent import UPDATES_WORDING_VERSION
-from petitions.models import Consent, ManageLinkRequest, Petition, Signature, Supporter
+from petitions.models import Consent, ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
 from petitions.services import privacy, signature_counts_refresh
-from tests.factories import campaign_create, petition_create, signature_create
+from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
@@ -372,7 +372,9 @@ def test_withdrawing_detaches_the_signature_from_the_person_at_once(
     assert anna.status == Signature.Status.WITHDRAWN
     assert anna.supporter is None
     assert anna.display == Signature.Display.HIDDEN
-    assert anna.ip_hash == anna.ip_network_hash == anna.confirm_code_digest == ""
+    assert anna.ip_hash == anna.ip_network_hash == ""
+    # Its attempts held the address and name as typed, and a code that could confirm it.
+    assert not SignAttempt.objects.filter(signature=anna).exists()
     assert petition.signature_count == 0
     # Nothing else points from the person to the row: no consent, no email about it.
     assert not Consent.objects.filter(signature=anna).exists()
@@ -422,8 +424,9 @@ def test_withdrawing_again_finds_nothing_to_withdraw(client, anna, anna_path):
 def test_a_withdrawn_pending_signature_cannot_be_confirmed_by_link_or_code(client, petition):
     signature = signature_create(petition=petition, email="new@example.org")
     assert signature.supporter is not None
-    code = identity.confirm_code_for(str(signature.public_id))
-    token = identity.confirm_token_make(str(signature.public_id))
+    attempt = latest_attempt(signature)
+    code = attempt.confirm_code
+    token = identity.confirm_token_make(str(attempt.public_id))
     client.post(withdraw_path(manage_path(signature.supporter), signature))
     client.get(f"/confirm/{token}/")
     client.post(f"/confirm/{token}/")
