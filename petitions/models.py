@@ -101,7 +101,7 @@ class Supporter(models.Model):
     email = EncryptedTextField(_("email"), blank=True)
     email_dropped_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When their last signature was withdrawn: someone with no signature left is deleted a
-    # few days later (privacy.supporters_unlinked_delete) unless they sign again.
+    # few days later (erasure.supporters_unlinked_delete) unless they sign again.
     unlinked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set on confirming: the address may be droppable now. A frequent periodic task looks at
     # the marked supporters in batches (one UPDATE per confirmation, no task per person).

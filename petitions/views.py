@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from campaigns.views import campaign_page_render
 from petitions import services
+from petitions.campaign_page import campaign_page_render
 from petitions.forms import ConfirmCodeForm, SignForm
 from petitions.models import Petition, Signature
 from petitions.selectors import petition_get_public, petition_goal

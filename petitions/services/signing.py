@@ -27,7 +27,7 @@ from mailer import services as mailer
 from mailer.models import OutboxMessage
 from petitions import identity
 from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import addresses
 from petitions.services.locks import petition_signing_lock
 from trust.iphash import ip_hashes
 from trust.services import sign_attempt_assess
@@ -291,7 +291,7 @@ def sign_attempt_process(*, attempt_id: int) -> SignResult:
             return SignResult(signature=signature, created=False)
         # A returning signer whose address was dropped (no consent) typed it again: keep
         # it until this mail has gone; the drop task removes it.
-        privacy.supporter_email_restore(supporter=supporter, email=attempt.email)
+        addresses.supporter_email_restore(supporter=supporter, email=attempt.email)
         if signature.status == Signature.Status.CONFIRMED:
             mailer.signature_already_signed_email_queue(
                 signature=signature, language=attempt.language

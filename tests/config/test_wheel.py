@@ -94,7 +94,7 @@ def test_every_file_the_apps_read_at_run_time_is_in_the_wheel(wheel_files):
         if path.is_file() and path.suffix not in {".py", ".pyc"}
     ]
 
-    assert "campaigns/demo/about-us.txt" in data
+    assert "petitions/demo/about-us.txt" in data
     assert sorted(set(data) - wheel_files) == []
 
 

@@ -126,7 +126,7 @@ def test_erasing_a_supporter_deletes_their_attempts(petition):
     signature = signature_create(petition=petition)
     assert signature.supporter is not None
 
-    services.privacy.supporter_erase(supporter=signature.supporter)
+    services.erasure.supporter_erase(supporter=signature.supporter)
 
     assert not SignAttempt.objects.exists()
 
