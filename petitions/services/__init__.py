@@ -11,6 +11,12 @@ from petitions.services.counts import (
     signature_counts_repair,
     signature_statuses_change,
 )
+from petitions.services.gate import (
+    ChallengeFailedError,
+    SigningPausedError,
+    signing_challenge_check,
+    signing_gate_enter,
+)
 from petitions.services.retention import (
     LockdownConfirmationError,
     campaign_lockdown,
@@ -41,6 +47,7 @@ from petitions.services.signing import (
 )
 
 __all__ = [
+    "ChallengeFailedError",
     "ConfirmationInvalidError",
     "CriteriaError",
     "InvalidationCountChangedError",
@@ -49,6 +56,7 @@ __all__ = [
     "SignResult",
     "SignatureCriteria",
     "SignatureSource",
+    "SigningPausedError",
     "campaign_lockdown",
     "confirm_max_age",
     "flagged_attempt_count",
@@ -70,4 +78,6 @@ __all__ = [
     "signatures_find",
     "signatures_invalidate",
     "signatures_revalidate",
+    "signing_challenge_check",
+    "signing_gate_enter",
 ]
