@@ -17,6 +17,11 @@ from petitions.services.gate import (
     signing_challenge_check,
     signing_gate_enter,
 )
+from petitions.services.processing import (
+    sign_attempt_process,
+    sign_attempts_sweep,
+    signature_create,
+)
 from petitions.services.retention import (
     LockdownConfirmationError,
     campaign_lockdown,
@@ -41,9 +46,6 @@ from petitions.services.signing import (
     confirm_max_age,
     flagged_attempt_count,
     sign_attempt_create,
-    sign_attempt_process,
-    sign_attempts_sweep,
-    signature_create,
 )
 
 __all__ = [

@@ -14,7 +14,8 @@ from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.services import addresses
 from petitions.services.locks import petition_signing_lock
-from petitions.services.signing import confirm_max_age, sign_attempts_delete
+from petitions.services.processing import sign_attempts_delete
+from petitions.services.signing import confirm_max_age
 
 
 class ConfirmationInvalidError(Exception):
