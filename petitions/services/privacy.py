@@ -413,7 +413,8 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
     A pending or confirmed signature becomes "withdrawn" and, in the same transaction, is
     detached: the row stays so that the count and the integrity line stay true, but with
     no supporter, name hidden, IP hashes emptied, its sign attempts (typed address, name,
-    code) deleted; the emails about it are deleted (a queued one is not sent) and no consent points to it any more. When
+    code) deleted; the emails about it are deleted (a queued one is not sent) and no
+    consent points to it any more. When
     no other standing signature of theirs remains in that campaign, their consent to the
     campaign's updates is deleted too: they agreed to it by signing there, and a record
     of it would tie them to the campaign they left. If no signature of theirs remains at
