@@ -11,11 +11,10 @@ from django.core import mail
 from django.core.cache import cache
 
 from mailer.models import OutboxMessage
-from petitions import identity
 from petitions.models import Petition, Signature, Supporter
 from tests.factories import challenge_solution, petition_create, post_and_run_tasks
 from tests.html import elements
-from trust import challenge
+from trust import challenge, identity
 
 pytestmark = pytest.mark.django_db
 
