@@ -106,7 +106,7 @@ def _sign_form_validate(body: dict[str, Any]) -> tuple[SignForm, dict[str, list[
 
 
 def _challenge_errors(*, petition: Petition, payload: object) -> dict[str, list[str]]:
-    if not challenge_required(petition=petition):
+    if not challenge_required(petition_id=petition.pk, always_required=petition.challenge_required):
         return {}
     if challenge_passed(
         petition_id=petition.pk, payload=payload if isinstance(payload, str) else ""
@@ -202,7 +202,9 @@ class PetitionChallengeApi(APIView):
 
     def get(self, request: Request, slug: str) -> Response:
         petition = petition_get_public(slug=slug)
-        required = challenge_required(petition=petition)
+        required = challenge_required(
+            petition_id=petition.pk, always_required=petition.challenge_required
+        )
         challenge = challenge_create(petition_id=petition.pk) if required else None
         response = Response({"required": required, "challenge": challenge})
         patch_cache_control(response, no_store=True)

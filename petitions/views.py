@@ -66,7 +66,9 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
         return campaign_page_render(
             request, campaign=petition.campaign, bound=(petition, form), status=422
         )
-    if challenge_required(petition=petition) and not challenge_passed(
+    if challenge_required(
+        petition_id=petition.pk, always_required=petition.challenge_required
+    ) and not challenge_passed(
         petition_id=petition.pk,
         payload=request.POST.get("altcha", ""),
         wait_token=request.POST.get("challenge_wait", ""),

@@ -31,12 +31,12 @@ from django.utils.translation import ngettext
 from common.tasks import enqueue_on_commit
 from mailer import services as mailer
 from mailer.models import OutboxMessage
-from petitions import identity
+from petitions import tokens
 from petitions.models import Consent, ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
 from petitions.services.retention import petition_retention_ends
-from trust import crypto
+from trust import crypto, identity
 from trust.services import manage_link_request_limit
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ def supporter_email_restore(*, supporter: Supporter, email: str) -> bool:
 
 
 def manage_token_make(*, supporter: Supporter) -> str:
-    return identity.manage_token_make(str(supporter.public_id))
+    return tokens.manage_token_make(str(supporter.public_id))
 
 
 def manage_token_read(*, token: str) -> Supporter:
@@ -200,8 +200,8 @@ def manage_token_read(*, token: str) -> Supporter:
     ``ManageLinkInvalidError`` for anything else (forged, damaged, supporter erased).
     """
     try:
-        public_id = identity.manage_token_read(
-            token, max_age_seconds=identity.MANAGE_TOKEN_MAX_AGE_SECONDS
+        public_id = tokens.manage_token_read(
+            token, max_age_seconds=tokens.MANAGE_TOKEN_MAX_AGE_SECONDS
         )
     except signing.SignatureExpired as exc:
         raise ManageLinkExpiredError from exc

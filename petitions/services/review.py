@@ -20,10 +20,10 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from petitions.identity import email_domain_digest
 from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
+from trust.identity import email_domain_digest
 from trust.iphash import ip_hash_candidates, ip_network_hash_candidates
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from django.apps import apps as django_apps
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
-from petitions import identity, migrations, services
+from petitions import migrations, services
 from petitions.models import InvalidationBatch, Petition, Signature, Supporter
 from petitions.services import privacy
 from petitions.services.review import (
@@ -22,6 +22,7 @@ from petitions.services.review import (
     signatures_invalidatable_count,
 )
 from tests.factories import petition_create, signature_confirm, signature_create, staff_user_create
+from trust import identity
 from trust.models import IpHashKey
 
 pytestmark = pytest.mark.django_db
