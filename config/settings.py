@@ -241,7 +241,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Drops IP hashes older than the fraud window, and the salts that keyed them.
     "ip-hashes-drop": {
-        "task": "trust.tasks.ip_hashes_drop",
+        "task": "petitions.tasks.signature_ip_hashes_drop",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },

@@ -60,20 +60,23 @@ HEALTH_CHECKS: dict[str, Callable[[], bool]] = {
 def healthz(request: HttpRequest) -> HttpResponse:
     """Each dependency's state, for the container orchestrator and the load balancer.
 
-    200 when all are up; 503 with ``down`` naming those that are not. Sbor keeps serving
-    pages with the cache or broker down (see README "When parts fail"), so a balancer that
-    should only stop sending traffic when pages cannot work reads ``down`` for "database".
+    200 with ``"status": "ok"`` when all are up. Pages keep working with the cache or the
+    broker down (README "When parts fail"), so that is 200 too, ``"status": "degraded"``,
+    with ``down`` naming them: taking the web process out of rotation (or restarting it)
+    would not help, and would turn a Redis outage into a site outage. Only a database
+    outage, which pages cannot work without, answers 503 (``"status": "unavailable"``).
     """
     checks = {name: check() for name, check in HEALTH_CHECKS.items()}
     down = [name for name, up in checks.items() if not up]
     if down:
         logger.warning("health check: down: %s", ", ".join(down))
+    unavailable = not checks["database"]
     body = {
-        "status": "unavailable" if down else "ok",
+        "status": "unavailable" if unavailable else "degraded" if down else "ok",
         "checks": {name: "ok" if up else "down" for name, up in checks.items()},
         "down": down,
     }
-    response = JsonResponse(body, status=503 if down else 200)
+    response = JsonResponse(body, status=503 if unavailable else 200)
     add_never_cache_headers(response)
     return response
 

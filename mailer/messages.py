@@ -14,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from mailer.models import OutboxMessage
-from petitions import identity
+from petitions import tokens
 
 ContextBuilder = Callable[[OutboxMessage], dict[str, Any]]
 
@@ -43,10 +43,10 @@ def signature_confirm_context(message: OutboxMessage) -> dict[str, Any]:
     assert attempt is not None, "a confirmation email needs its sign attempt"
     # The token is signed at send time (SECRET_KEY_FALLBACKS covers a rotation after it);
     # the code is the attempt's own random one, which no key rotation touches.
-    token = identity.confirm_token_make(str(attempt.public_id))
+    token = tokens.confirm_token_make(str(attempt.public_id))
     context |= {
         "confirm_url": absolute_url(reverse("signature-confirm", args=[token])),
-        "code": identity.confirm_code_display(attempt.confirm_code),
+        "code": tokens.confirm_code_display(attempt.confirm_code),
         "code_url": absolute_url(
             reverse("signature-confirm-code", args=[context["petition"].slug])
         ),
@@ -64,12 +64,12 @@ def signature_manage_link_context(message: OutboxMessage) -> dict[str, Any]:
     # link that lives its full time. It names the supporter, who may have signed for
     # several organisations: the email is sent by Sbor itself (no organisation).
     supporter = message.supporter
-    token = identity.manage_token_make(str(supporter.public_id))
+    token = tokens.manage_token_make(str(supporter.public_id))
     return {
         "name": supporter.name,
         "manage_url": absolute_url(reverse("signature-manage", args=[token])),
         "request_url": absolute_url(reverse("signature-manage-request")),
-        "max_age_hours": identity.MANAGE_TOKEN_MAX_AGE_SECONDS // 3600,
+        "max_age_hours": tokens.MANAGE_TOKEN_MAX_AGE_SECONDS // 3600,
         "organisation": None,
     }
 

@@ -196,7 +196,9 @@ class PetitionChallengeApi(APIView):
 
     def get(self, request: Request, slug: str) -> Response:
         petition = petition_get_public(slug=slug)
-        required = challenge_required(petition=petition)
+        required = challenge_required(
+            petition_id=petition.pk, always_required=petition.challenge_required
+        )
         challenge = challenge_create(petition_id=petition.pk) if required else None
         response = Response({"required": required, "challenge": challenge})
         patch_cache_control(response, no_store=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from petitions import services
-from petitions.services import addresses, erasure, manage_links
+from petitions.services import addresses, erasure, ip_hashes, manage_links
 
 
 @shared_task(ignore_result=True)
@@ -78,3 +78,9 @@ def manage_link_requests_sweep() -> int:
 def supporters_unlinked_delete() -> int:
     """Delete people whose last signature was withdrawn days ago (hourly)."""
     return erasure.supporters_unlinked_delete()
+
+
+@shared_task(ignore_result=True)
+def signature_ip_hashes_drop() -> int:
+    """Empty IP hashes past the fraud window and delete the salts behind them (hourly)."""
+    return ip_hashes.signature_ip_hashes_drop()

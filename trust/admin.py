@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from petitions.identity import email_digest
 from trust import services
+from trust.identity import email_digest
 from trust.models import BlockRule, SiteSettings
 from trust.network import ip_normalise
 from trust.site import site_settings_update

@@ -13,7 +13,7 @@ import ipaddress
 from disposable_email_domains import blocklist as _disposable_domains
 from django.core.cache import cache
 
-from petitions.identity import email_digest, email_domain
+from trust.identity import email_digest, email_domain
 from trust.models import BlockRule
 from trust.network import ip_normalise
 

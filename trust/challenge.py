@@ -1,11 +1,12 @@
 """Proof of work on signing: ALTCHA (v1) challenges, self-hosted, with a wait for people
 without JavaScript.
 
-A challenge is asked for on a petition that always wants one (``Petition.challenge_required``)
-and, for ``CHALLENGE_AUTO_MINUTES``, on any petition whose sign attempts pass
-``CHALLENGE_AUTO_PER_MINUTE``. The browser solves it (static/js/challenge.js): it finds the
-number whose SHA-256 with the salt gives the challenge, costing a second or so of work per
-signature. The server only checks one hash and one HMAC, and accepts each solution once.
+A challenge is asked for on a petition that always wants one (the caller says so: petitions
+pass ``Petition.challenge_required``) and, for ``CHALLENGE_AUTO_MINUTES``, on any petition
+whose sign attempts pass ``CHALLENGE_AUTO_PER_MINUTE``. The browser solves it
+(static/js/challenge.js): it finds the number whose SHA-256 with the salt gives the
+challenge, costing a second or so of work per signature. The server only checks one hash
+and one HMAC, and accepts each solution once.
 
 People without JavaScript, or whose browser could not solve it, get a signed, timestamped
 *wait token* instead: it is accepted once it is ``CHALLENGE_WAIT_SECONDS`` old, once. A person
@@ -24,7 +25,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import altcha
 from altcha.v1 import SHA256, PayloadType
@@ -34,9 +35,6 @@ from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
 from trust.ratelimit import ratelimit_hit
-
-if TYPE_CHECKING:
-    from petitions.models import Petition
 
 # How long a challenge or a wait token stays usable: enough to read the petition and type.
 CHALLENGE_TTL_SECONDS = 20 * 60
@@ -75,9 +73,11 @@ def _auto_key(petition_id: int) -> str:
     return f"challenge-auto:{petition_id}"
 
 
-def challenge_required(*, petition: Petition) -> bool:
-    """True if signing ``petition`` must come with a solved challenge (or a ripe wait token)."""
-    return petition.challenge_required or bool(cache.get(_auto_key(petition.pk)))
+def challenge_required(*, petition_id: int, always_required: bool) -> bool:
+    """True if signing petition ``petition_id`` must come with a solved challenge (or a ripe
+    wait token): always when ``always_required`` (the petition's own setting), otherwise
+    while a surge of attempts has switched it on."""
+    return always_required or bool(cache.get(_auto_key(petition_id)))
 
 
 def challenge_attempt_record(*, petition_id: int) -> None:
@@ -117,13 +117,14 @@ def challenge_wait_token_create(*, petition_id: int) -> str:
     return signing.dumps(payload, salt=_WAIT_SIGNING_SALT)
 
 
-def challenge_widget_get(*, petition: Petition) -> ChallengeWidget | None:
-    """A fresh challenge and wait token for a sign form, or None if none is required."""
-    if not challenge_required(petition=petition):
+def challenge_widget_get(*, petition_id: int, always_required: bool) -> ChallengeWidget | None:
+    """A fresh challenge and wait token for a sign form, or None if none is required
+    (``always_required`` as for ``challenge_required``)."""
+    if not challenge_required(petition_id=petition_id, always_required=always_required):
         return None
     return ChallengeWidget(
-        challenge=challenge_create(petition_id=petition.pk),
-        wait_token=challenge_wait_token_create(petition_id=petition.pk),
+        challenge=challenge_create(petition_id=petition_id),
+        wait_token=challenge_wait_token_create(petition_id=petition_id),
         wait_seconds=settings.CHALLENGE_WAIT_SECONDS,
     )
 

@@ -2,8 +2,8 @@
 
 Fernet (AES-128-CBC + HMAC-SHA256, from the ``cryptography`` package) under a MultiFernet
 built from ``SBOR_ENCRYPTION_KEYS``: the first key encrypts, every listed key decrypts.
-Rotation is: put a new key first, run ``manage.py encryption_rotate`` (re-encrypts every
-row under the first key), then remove the old key.
+Rotation is: put a new key first, run ``manage.py encryption_rotate`` (petitions' command:
+it re-encrypts every row of theirs under the first key), then remove the old key.
 """
 
 from __future__ import annotations

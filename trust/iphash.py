@@ -4,9 +4,10 @@ A signature keeps ``HMAC-SHA256(SBOR_IP_HASH_KEY + salt, ip)`` and the same for 
 network (/24 for IPv4, /48 for IPv6), where the salt is the current ``IpHashKey`` row. A
 new salt starts every ``IP_HASH_ROTATE_DAYS``, so the same address hashes differently
 from one period to the next. Staff searching for an address get its hash under every salt
-still kept. After ``FRAUD_WINDOW_DAYS`` the hashes are emptied and the salts that made
-them deleted, so not even someone holding ``SBOR_IP_HASH_KEY`` can test an address
-against an old hash.
+still kept. After ``FRAUD_WINDOW_DAYS`` the app that stored the hashes empties them and
+calls ``ip_hash_keys_drop`` to delete the salts that made them (petitions' periodic
+``ip_hashes_drop`` does both), so not even someone holding ``SBOR_IP_HASH_KEY`` can test an
+address against an old hash.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from petitions.models import Signature
 from trust.models import IpHashKey
 from trust.network import ip_normalise
 
@@ -147,19 +146,14 @@ def ip_network_hash_candidates(*, ip: str) -> list[str]:
     return [_hashes_under(salt=salt, ip=normalised)[1] for salt in _kept_salts()]
 
 
-def ip_hashes_drop() -> int:
-    """Empty IP hashes older than the fraud window and delete the keys no kept hash needs.
+def ip_hash_keys_drop(*, hashes_emptied_before: datetime) -> int:
+    """Delete the salts no kept hash needs, once every hash made before
+    ``hashes_emptied_before`` has been emptied; returns how many were deleted.
 
-    A key made at T hashes signatures until T + rotation, and those hashes are kept until
-    T + rotation + fraud window, so the key may go after that. Safe to run at any time and
-    any number of times. Returns how many signatures lost their hashes.
+    A key made at T hashes until T + rotation, so it may go once the hashes made up to
+    then are gone. Safe to run at any time and any number of times.
     """
-    now = timezone.now()
-    window = timedelta(days=settings.FRAUD_WINDOW_DAYS)
-    changed = (
-        Signature.objects.filter(created_at__lt=now - window)
-        .filter(~Q(ip_hash="") | ~Q(ip_network_hash=""))
-        .update(ip_hash="", ip_network_hash="")
-    )
-    IpHashKey.objects.filter(created_at__lt=now - window - _key_rotate_age()).delete()
-    return changed
+    deleted, _ = IpHashKey.objects.filter(
+        created_at__lt=hashes_emptied_before - _key_rotate_age()
+    ).delete()
+    return deleted

@@ -10,18 +10,32 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from petitions.identity import email_digest, email_domain
-from petitions.models import Signature
 from trust.blocklist import blocklist_cache_clear, blocklist_match, disposable_domain
 from trust.domains import domain_registrable
+from trust.identity import email_digest, email_domain
 from trust.models import BlockRule
 from trust.network import ip_limit_units, ip_normalise
 from trust.ratelimit import ratelimit_hit
 
 logger = logging.getLogger(__name__)
+
+
+class FlagReason(models.TextChoices):
+    """Why ``sign_attempt_assess`` flags a sign attempt: trust's own vocabulary.
+
+    Feature apps map these to what they store (petitions keep the same values in
+    ``Signature.InvalidReason`` and ``FlaggedAttemptTally.reason``): the values are stored,
+    so they never change.
+    """
+
+    RATE_LIMIT = "rate_limit", gettext_lazy("too many from one place")
+    BLOCKLIST = "blocklist", gettext_lazy("blocklisted")
+    DISPOSABLE = "disposable", gettext_lazy("disposable address")
+
 
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -166,8 +180,10 @@ def confirm_code_attempt_allowed(*, ip: str) -> bool:
     )
 
 
-def sign_attempt_assess(*, petition_id: int, ip: str | None, email: str) -> tuple[str, str]:
-    """The verdict on one sign attempt: ("", "") if fine, else (invalid reason, detail).
+def sign_attempt_assess(
+    *, petition_id: int, ip: str | None, email: str
+) -> tuple[FlagReason | None, str]:
+    """The verdict on one sign attempt: (None, "") if fine, else (``FlagReason``, detail).
 
     Checks, in this order: block rules (detail "ip", "network", "domain" or "address"),
     disposable domains ("disposable"), then rate limits per client ("ip_burst": per IPv4
@@ -186,18 +202,18 @@ def sign_attempt_assess(*, petition_id: int, ip: str | None, email: str) -> tupl
     rate_detail = _rate_verdict(ip=ip or None, email=email)
     blocked = blocklist_match(ip=address, email=email)
     if blocked:
-        reason, detail = Signature.InvalidReason.BLOCKLIST, blocked
+        reason, detail = FlagReason.BLOCKLIST, blocked
     elif email and disposable_domain(email=email):
-        reason, detail = Signature.InvalidReason.DISPOSABLE, "disposable"
+        reason, detail = FlagReason.DISPOSABLE, "disposable"
     elif rate_detail:
-        reason, detail = Signature.InvalidReason.RATE_LIMIT, rate_detail
+        reason, detail = FlagReason.RATE_LIMIT, rate_detail
     else:
-        return "", ""
+        return None, ""
     # Which rule, never who: no address, domain or IP in the log.
     logger.info(
         "sign attempt flagged: petition=%s reason=%s detail=%s", petition_id, reason, detail
     )
-    return str(reason), detail
+    return reason, detail
 
 
 def manage_link_request_limit(*, ip: str, email: str) -> str:

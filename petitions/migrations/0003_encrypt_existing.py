@@ -9,7 +9,7 @@ from django.utils import timezone
 
 
 def encrypt_supporters(apps, schema_editor):
-    from petitions.identity import email_domain_digest
+    from trust.identity import email_domain_digest
     from trust.crypto import encrypt
 
     connection = schema_editor.connection

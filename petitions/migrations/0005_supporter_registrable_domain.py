@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 
 def fill_registrable_digests(apps, schema_editor):
-    from petitions.identity import email_registrable_digest
+    from trust.identity import email_registrable_digest
 
     Supporter = apps.get_model("petitions", "Supporter")
     after = 0

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
-from petitions.identity import email_registrable_digest
 from trust.crypto import EncryptedTextField
+from trust.identity import email_registrable_digest
 
 
 class Supporter(models.Model):

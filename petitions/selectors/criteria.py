@@ -17,8 +17,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from petitions.identity import email_domain_digest
 from petitions.models import Petition, Signature
+from trust.identity import email_domain_digest
 from trust.iphash import ip_hash_candidates, ip_network_hash_candidates
 
 # Staff may invalidate only signatures that still stand.

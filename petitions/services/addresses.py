@@ -14,8 +14,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
-from petitions import identity
 from petitions.models import Consent, Signature, Supporter
+from trust import identity
 
 logger = logging.getLogger(__name__)
 

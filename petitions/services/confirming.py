@@ -9,7 +9,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from petitions import identity
+from petitions import tokens
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.services import addresses
@@ -29,7 +29,7 @@ def sign_attempt_from_token(*, token: str) -> SignAttempt:
     mailed before a key rotation working.
     """
     try:
-        public_id = identity.confirm_token_read(
+        public_id = tokens.confirm_token_read(
             token, max_age_seconds=int(confirm_max_age().total_seconds())
         )
         return (
@@ -48,7 +48,7 @@ def sign_attempt_from_code(*, petition: Petition, code: str) -> SignAttempt:
     Codes are unique per petition by a database constraint, so a code names one attempt
     and can never confirm anyone else's signature.
     """
-    digest = identity.confirm_code_digest(identity.confirm_code_clean(code))
+    digest = tokens.confirm_code_digest(tokens.confirm_code_clean(code))
     attempt = (
         SignAttempt.objects.select_related("petition__campaign", "signature")
         .filter(petition=petition, confirm_code_digest=digest, signature__isnull=False)

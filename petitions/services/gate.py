@@ -50,7 +50,7 @@ def signing_challenge_check(*, petition: Petition, payload: object, wait_token: 
     ``payload`` is the solution as sent (anything not a string fails); ``wait_token`` is the
     sign form's proof that its page was shown long enough ago.
     """
-    if not challenge_required(petition=petition):
+    if not challenge_required(petition_id=petition.pk, always_required=petition.challenge_required):
         return
     solution = payload if isinstance(payload, str) else ""
     if not challenge_passed(petition_id=petition.pk, payload=solution, wait_token=wait_token):

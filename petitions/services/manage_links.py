@@ -17,9 +17,10 @@ from django.utils import timezone
 from common.tasks import enqueue_on_commit
 from mailer import services as mailer
 from mailer.models import OutboxMessage
-from petitions import identity
+from petitions import tokens
 from petitions.models import ManageLinkRequest, Supporter
 from petitions.services.addresses import supporter_email_restore
+from trust import identity
 from trust.services import manage_link_request_limit
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def _manage_link_sent_recently(*, supporter: Supporter) -> bool:
 
 
 def manage_token_make(*, supporter: Supporter) -> str:
-    return identity.manage_token_make(str(supporter.public_id))
+    return tokens.manage_token_make(str(supporter.public_id))
 
 
 def manage_token_read(*, token: str) -> Supporter:
@@ -152,8 +153,8 @@ def manage_token_read(*, token: str) -> Supporter:
     ``ManageLinkInvalidError`` for anything else (forged, damaged, supporter erased).
     """
     try:
-        public_id = identity.manage_token_read(
-            token, max_age_seconds=identity.MANAGE_TOKEN_MAX_AGE_SECONDS
+        public_id = tokens.manage_token_read(
+            token, max_age_seconds=tokens.MANAGE_TOKEN_MAX_AGE_SECONDS
         )
     except signing.SignatureExpired as exc:
         raise ManageLinkExpiredError from exc

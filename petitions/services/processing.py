@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from mailer import services as mailer
 from mailer.models import OutboxMessage
-from petitions import identity
 from petitions.models import Petition, SignAttempt, Signature, Supporter
 from petitions.services import addresses
 from petitions.services.locks import petition_signing_lock
@@ -29,6 +28,7 @@ from petitions.services.signing import (
     confirm_max_age,
     sign_attempt_record,
 )
+from trust import identity
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
-from petitions import identity
+from petitions import tokens
 from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature
 from trust.iphash import ip_hashes
-from trust.services import sign_attempt_assess
+from trust.services import FlagReason, sign_attempt_assess
 
 logger = logging.getLogger(__name__)
 
@@ -151,9 +151,9 @@ def sign_attempt_record(
 def _attempt_insert(*, attempt: SignAttempt) -> None:
     """Insert with a fresh random code, drawing again if the petition has it already."""
     for _ in range(_CODE_DRAWS):
-        code = identity.confirm_code_new()
+        code = tokens.confirm_code_new()
         attempt.confirm_code = code
-        attempt.confirm_code_digest = identity.confirm_code_digest(code)
+        attempt.confirm_code_digest = tokens.confirm_code_digest(code)
         try:
             # The savepoint lets a caller's transaction carry on after a collision.
             with transaction.atomic():
@@ -165,6 +165,15 @@ def _attempt_insert(*, attempt: SignAttempt) -> None:
     raise RuntimeError("no free confirmation code after several draws")
 
 
+# Trust's automatic verdicts, as petitions store them (the same values: tallies and
+# signatures flagged before trust had its own vocabulary keep theirs).
+_FLAG_REASONS = {
+    FlagReason.RATE_LIMIT: Signature.InvalidReason.RATE_LIMIT,
+    FlagReason.BLOCKLIST: Signature.InvalidReason.BLOCKLIST,
+    FlagReason.DISPOSABLE: Signature.InvalidReason.DISPOSABLE,
+}
+
+
 def _verdict(
     *, petition: Petition, email: str, client_ip: str | None, automated: str
 ) -> tuple[str, str]:
@@ -173,10 +182,12 @@ def _verdict(
     The attempt is counted against the rate limits even when the caller already found it
     automated, so that a script cannot spend the limits without being counted.
     """
-    reason, detail = sign_attempt_assess(petition_id=petition.pk, ip=client_ip or "", email=email)
+    flag, detail = sign_attempt_assess(petition_id=petition.pk, ip=client_ip or "", email=email)
     if automated:
         return str(Signature.InvalidReason.AUTOMATED), automated
-    return reason, detail
+    if flag is None:
+        return "", ""
+    return str(_FLAG_REASONS[flag]), detail
 
 
 def flagged_attempt_count(*, petition_id: int, reason: str, detail: str) -> None:

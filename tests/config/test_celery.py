@@ -10,7 +10,6 @@ from django.conf import settings
 
 import mailer.tasks
 import petitions.tasks
-import trust.tasks  # noqa: F401  (registers the task with the app)
 from config.celery import app
 
 SCHEDULED = {
@@ -22,7 +21,7 @@ SCHEDULED = {
     "petitions.tasks.supporter_emails_drop",
     "petitions.tasks.supporter_emails_drop_due",
     "petitions.tasks.petitions_retention_apply",
-    "trust.tasks.ip_hashes_drop",
+    "petitions.tasks.signature_ip_hashes_drop",
     "petitions.tasks.manage_link_requests_sweep",
     "petitions.tasks.supporters_unlinked_delete",
 }
@@ -162,3 +161,10 @@ def test_the_guard_is_installed_once_however_often_the_module_asks():
 def test_lost_sign_attempts_are_swept_up_every_few_minutes_at_most():
     # A sign whose task was lost (broker down) waits for this sweep to get its email.
     assert seconds(entry_for("petitions.tasks.sign_attempts_sweep")["schedule"]) <= 300
+
+
+def test_old_ip_hashes_are_dropped_every_hour():
+    # Moved from trust to petitions (which own the signatures): the timing did not change.
+    entry = app.conf.beat_schedule["ip-hashes-drop"]
+    assert entry["task"] == "petitions.tasks.signature_ip_hashes_drop"
+    assert seconds(entry["schedule"]) == 3600

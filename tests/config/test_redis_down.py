@@ -19,7 +19,7 @@ from common.tasks import enqueue_now
 from mailer import services as mailer_services
 from mailer.models import OutboxMessage
 from mailer.tasks import outbox_send
-from petitions import identity
+from petitions import tokens
 from petitions.models import FlaggedAttemptTally, SignAttempt, Signature, Supporter
 from petitions.services import manage_links, sign_attempts_sweep
 from tests.factories import (
@@ -29,6 +29,7 @@ from tests.factories import (
     signature_create,
 )
 from tests.throwaway import free_port
+from trust import identity
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,7 +163,7 @@ def test_signing_and_managing_work_while_redis_is_down_and_the_mail_goes_out_aft
 
 def test_confirming_while_the_broker_is_down_saves_it_and_answers_the_normal_page(client, on_redis):
     signature = signature_create(email="anna@example.org")
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     on_redis.stop()
 
     assert client.get(f"/confirm/{token}/").status_code == 200

@@ -269,6 +269,8 @@ class Cluster:
             "EMAIL_TIMEOUT": "5",
             "SBOR_SITE_URL": SITE,
             "SBOR_LOG_LEVEL": "INFO",
+            # The tests wait for beat's and the workers' own INFO lines ("beat: Starting...").
+            "SBOR_TASK_LOG_LEVEL": "INFO",
             **self.extra_env,
         }
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)

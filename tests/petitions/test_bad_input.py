@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from campaigns.models import Campaign
 from mailer.models import OutboxMessage
-from petitions import identity, services
+from petitions import services, tokens
 from petitions.models import (
     Consent,
     FlaggedAttemptTally,
@@ -33,6 +33,7 @@ from tests.factories import (
     signature_create,
 )
 from tests.html import elements
+from trust import identity
 
 pytestmark = pytest.mark.django_db
 
@@ -516,7 +517,7 @@ def test_a_sign_with_the_page_csrf_token_is_accepted(petition):
 
 def test_a_confirmation_without_a_csrf_token_is_refused(petition):
     signature = signature_create(petition=petition)
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     client = Client(enforce_csrf_checks=True)
     response = client.post(f"/confirm/{token}/")
     assert response.status_code == 403

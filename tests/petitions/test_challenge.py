@@ -11,11 +11,10 @@ from django.core import mail
 from django.core.cache import cache
 
 from mailer.models import OutboxMessage
-from petitions import identity
 from petitions.models import Petition, Signature, Supporter
 from tests.factories import challenge_solution, petition_create, post_and_run_tasks
 from tests.html import elements
-from trust import challenge
+from trust import challenge, identity
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +107,9 @@ def test_a_petition_without_the_challenge_shows_no_puzzle(client):
 
     assert not elements(html, "div", **{"class": "challenge"})
     assert not elements(html, "input", name="challenge_wait")
-    assert not challenge.challenge_required(petition=petition)
+    assert not challenge.challenge_required(
+        petition_id=petition.pk, always_required=petition.challenge_required
+    )
 
 
 def test_a_petition_that_always_asks_carries_the_puzzle_in_data_attributes(client, petition):
@@ -140,16 +141,22 @@ def test_the_challenge_switches_itself_on_past_the_attempt_threshold(client, set
     petition, other = petition_create(), petition_create()
     for n in range(3):
         sign(client, petition, email=f"signer{n}@example.org")
-    assert not challenge.challenge_required(petition=petition)
+    assert not challenge.challenge_required(
+        petition_id=petition.pk, always_required=petition.challenge_required
+    )
     assert not elements(campaign_page(client, petition), "div", **{"class": "challenge"})
 
     response = sign(client, petition, email="fourth@example.org")
 
     assert_asked_again_politely_for(response, email="fourth@example.org")
-    assert challenge.challenge_required(petition=petition)
+    assert challenge.challenge_required(
+        petition_id=petition.pk, always_required=petition.challenge_required
+    )
     assert widget_of(campaign_page(client, petition))
     # Only the petition under pressure asks.
-    assert not challenge.challenge_required(petition=other)
+    assert not challenge.challenge_required(
+        petition_id=other.pk, always_required=other.challenge_required
+    )
 
 
 def assert_asked_again_politely_for(response, *, email: str) -> None:
@@ -177,7 +184,9 @@ def test_the_automatic_challenge_ends_after_its_period(settings, monkeypatch):
     challenge.challenge_attempt_record(petition_id=petition.pk)
 
     assert timeouts == [settings.CHALLENGE_AUTO_MINUTES * 60]
-    assert challenge.challenge_required(petition=petition)
+    assert challenge.challenge_required(
+        petition_id=petition.pk, always_required=petition.challenge_required
+    )
 
 
 def test_failed_and_invalid_attempts_count_towards_the_threshold_too(client, settings):
@@ -189,7 +198,9 @@ def test_failed_and_invalid_attempts_count_towards_the_threshold_too(client, set
             client, f"/p/{petition.slug}/sign/", {"name": "", "email": "not an address"}
         )
 
-    assert challenge.challenge_required(petition=petition)
+    assert challenge.challenge_required(
+        petition_id=petition.pk, always_required=petition.challenge_required
+    )
 
 
 # --- Solutions ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from mailer.models import OutboxMessage
-from petitions import identity, services
+from petitions import services, tokens
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.services import confirming, processing, retention, signing
 from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
@@ -247,7 +247,7 @@ def test_confirming_after_a_lockdown_is_refused(client, campaign, how):
     signature = signature_create(petition=petition)
     attempt = latest_attempt(signature)
     code = attempt.confirm_code
-    token = identity.confirm_token_make(str(attempt.public_id))
+    token = tokens.confirm_token_make(str(attempt.public_id))
     lockdown(campaign)
 
     if how == "link":

@@ -10,10 +10,11 @@ from django.core import mail
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
-from petitions import identity, tasks
+from petitions import tasks
 from petitions.models import Consent, Petition, Signature, Supporter
 from petitions.services import addresses
 from tests.factories import petition_create, signature_create
+from trust import identity
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import TextField, Value
 
-from petitions import identity, services
+from petitions import services
 from petitions.models import ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
 from tests.factories import petition_create, post_and_run_tasks, signature_confirm, signature_create
+from trust import identity
 from trust.crypto import EncryptedTextField
 
 pytestmark = pytest.mark.django_db

@@ -53,7 +53,7 @@ def sign(client: Client, django_capture_on_commit_callbacks) -> Callable[..., An
 
 
 def signature_of(email: str) -> Signature | None:
-    from petitions import identity
+    from trust import identity
 
     return Signature.objects.filter(supporter__email_digest=identity.email_digest(email)).first()
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from mailer.models import OutboxMessage
-from petitions import identity
+from petitions import tokens
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
 from petitions.services import erasure, manage_links, signature_counts_refresh
@@ -247,12 +247,12 @@ def test_a_forged_link_is_refused(client, anna_path):
 
 
 def test_a_confirmation_link_token_does_not_open_the_manage_page(client, anna):
-    token = identity.confirm_token_make(str(anna.supporter.public_id))
+    token = tokens.confirm_token_make(str(anna.supporter.public_id))
     assert client.get(f"/manage/{token}/").status_code == 400
 
 
 def test_an_expired_link_offers_a_new_one(client, anna, monkeypatch):
-    then = time.time() - identity.MANAGE_TOKEN_MAX_AGE_SECONDS - 1
+    then = time.time() - tokens.MANAGE_TOKEN_MAX_AGE_SECONDS - 1
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
         token = manage_links.manage_token_make(supporter=anna.supporter)
@@ -264,7 +264,7 @@ def test_an_expired_link_offers_a_new_one(client, anna, monkeypatch):
 
 
 def test_a_link_just_inside_its_lifetime_still_works(client, anna, monkeypatch):
-    then = time.time() - identity.MANAGE_TOKEN_MAX_AGE_SECONDS + 60
+    then = time.time() - tokens.MANAGE_TOKEN_MAX_AGE_SECONDS + 60
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
         token = manage_links.manage_token_make(supporter=anna.supporter)
@@ -426,7 +426,7 @@ def test_a_withdrawn_pending_signature_cannot_be_confirmed_by_link_or_code(clien
     assert signature.supporter is not None
     attempt = latest_attempt(signature)
     code = attempt.confirm_code
-    token = identity.confirm_token_make(str(attempt.public_id))
+    token = tokens.confirm_token_make(str(attempt.public_id))
     client.post(withdraw_path(manage_path(signature.supporter), signature))
     client.get(f"/confirm/{token}/")
     client.post(f"/confirm/{token}/")

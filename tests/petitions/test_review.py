@@ -12,7 +12,7 @@ from django.apps import apps as django_apps
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
-from petitions import identity, migrations, services
+from petitions import migrations, services
 from petitions.models import InvalidationBatch, Petition, Signature, Supporter
 from petitions.selectors import person
 from petitions.selectors.criteria import (
@@ -23,6 +23,7 @@ from petitions.selectors.criteria import (
 from petitions.services import addresses
 from petitions.services.review import InvalidationCountChangedError
 from tests.factories import petition_create, signature_confirm, signature_create, staff_user_create
+from trust import identity
 from trust.models import IpHashKey
 
 pytestmark = pytest.mark.django_db

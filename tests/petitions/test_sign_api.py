@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailer.models import OutboxMessage
-from petitions import identity, services
+from petitions import services
 from petitions.models import (
     Consent,
     FlaggedAttemptTally,
@@ -27,6 +27,7 @@ from tests.factories import (
     post_and_run_tasks,
     signature_create,
 )
+from trust import identity
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
-from petitions import identity
+from petitions import tokens
 from tests.factories import campaign_create
+from trust import identity
 
 BEFORE = [("petitions", "0006_supporter_email_drop_due"), ("mailer", "0002_manage_link_kind")]
 AFTER = [("petitions", "0009_signature_code_digest_drop"), ("mailer", "0003_outbox_sign_attempt")]
@@ -125,5 +126,5 @@ def test_legacy_rows_become_tallies_and_attempts_with_the_mailed_code() -> None:
     response = client.post("/p/p/confirm/", {"code": code})
     assert response.status_code == 302
     assert Signature.objects.get(status="confirmed").display == "short"
-    link = identity.confirm_token_make(pending_id)
+    link = tokens.confirm_token_make(pending_id)
     assert client.post(f"/confirm/{link}/").status_code == 302

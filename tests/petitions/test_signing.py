@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
-from petitions import identity, services
+from petitions import services, tokens
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from tests.factories import (
@@ -24,6 +24,7 @@ from tests.factories import (
     tasks_run_on_commit,
 )
 from tests.html import elements
+from trust import identity
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +58,14 @@ def confirm_link_path(message) -> str:
 
 def code_of(signature: Signature) -> str:
     """The code in the signature's latest confirmation email."""
-    return identity.confirm_code_display(latest_attempt(signature).confirm_code)
+    return tokens.confirm_code_display(latest_attempt(signature).confirm_code)
 
 
 def token_made_days_ago(signature: Signature, days: float, monkeypatch) -> str:
     then = time.time() - days * A_DAY
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
-        return identity.confirm_token_make(str(latest_attempt(signature).public_id))
+        return tokens.confirm_token_make(str(latest_attempt(signature).public_id))
 
 
 @pytest.fixture
@@ -589,13 +590,13 @@ def test_a_tampered_link_is_refused_and_confirms_nothing(client, signed, forge):
 
 
 def test_a_link_signed_with_another_key_is_refused(client, signed):
-    forged = signing.dumps(str(signed.public_id), salt=identity.CONFIRM_SALT, key="guessed-key")
+    forged = signing.dumps(str(signed.public_id), salt=tokens.CONFIRM_SALT, key="guessed-key")
     assert_link_refused(client, f"/confirm/{forged}/", signed)
 
 
 def test_a_link_for_an_unknown_signature_is_refused(client, signed):
-    unknown = identity.confirm_token_make("00000000-0000-0000-0000-000000000000")
-    not_a_uuid = identity.confirm_token_make("not-a-uuid")
+    unknown = tokens.confirm_token_make("00000000-0000-0000-0000-000000000000")
+    not_a_uuid = tokens.confirm_token_make("not-a-uuid")
     assert_link_refused(client, f"/confirm/{unknown}/", signed)
     assert_link_refused(client, f"/confirm/{not_a_uuid}/", signed)
 
@@ -677,7 +678,7 @@ def test_signing_again_after_a_withdrawal_sends_nothing_and_answers_the_same(
 def test_a_link_mailed_before_a_secret_key_rotation_still_confirms_with_the_old_key_as_fallback(
     client, petition, signed, settings
 ):
-    token = identity.confirm_token_make(str(latest_attempt(signed).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signed).public_id))
     code = code_of(signed)
     old_key = settings.SECRET_KEY
     settings.SECRET_KEY = "a-brand-new-secret-key-of-more-than-thirty-two-characters"

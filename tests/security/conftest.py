@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from petitions import identity
+from petitions import tokens
 from petitions.models import Petition, Signature
 from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
 
@@ -39,5 +39,5 @@ def site(db: None) -> PublicSite:
     return PublicSite(
         petition=petition,
         pending=pending,
-        token=identity.confirm_token_make(str(latest_attempt(pending).public_id)),
+        token=tokens.confirm_token_make(str(latest_attempt(pending).public_id)),
     )

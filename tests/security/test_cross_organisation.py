@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from campaigns.models import Campaign
-from petitions import identity
+from petitions import tokens
 from petitions.models import Petition, Signature
 from tests.factories import (
     campaign_create,
@@ -29,7 +29,7 @@ class Organisation:
 
     @property
     def token(self) -> str:
-        return identity.confirm_token_make(str(latest_attempt(self.signature).public_id))
+        return tokens.confirm_token_make(str(latest_attempt(self.signature).public_id))
 
     @property
     def code(self) -> str:

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
-from petitions import identity
+from petitions import tokens
 from petitions.models import Consent, Petition, Signature, Supporter
 from petitions.services import manage_links
 from tests.factories import latest_attempt, petition_create, signature_create
@@ -34,7 +34,7 @@ class World:
 
     @property
     def confirm_token(self) -> str:
-        return identity.confirm_token_make(str(latest_attempt(self.signature).public_id))
+        return tokens.confirm_token_make(str(latest_attempt(self.signature).public_id))
 
     @property
     def manage_token(self) -> str:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
-from petitions import identity
+from petitions import tokens
 from petitions.models import Petition, SignAttempt, Signature
 from petitions.services import erasure
 from tests.factories import latest_attempt, petition_create, signature_create
@@ -35,7 +35,7 @@ def token_at(signature: Signature, *, seconds_ago: float, monkeypatch) -> str:
     then = time.time() - seconds_ago
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
-        return identity.confirm_token_make(str(latest_attempt(signature).public_id))
+        return tokens.confirm_token_make(str(latest_attempt(signature).public_id))
 
 
 def tampered(token: str) -> str:
@@ -60,33 +60,33 @@ def assert_refused(client, token: str, signature: Signature) -> None:
 
 
 def token_of(signature: Signature) -> str:
-    return identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    return tokens.confirm_token_make(str(latest_attempt(signature).public_id))
 
 
 FORGERIES = {
     "tampered signature": lambda sig: tampered(
-        identity.confirm_token_make(str(latest_attempt(sig).public_id))
+        tokens.confirm_token_make(str(latest_attempt(sig).public_id))
     ),
-    "no signature": lambda sig: identity.confirm_token_make(
+    "no signature": lambda sig: tokens.confirm_token_make(
         str(latest_attempt(sig).public_id)
     ).rsplit(":", 1)[0],
     "signed for another purpose": lambda sig: signing.dumps(
         str(sig.public_id), salt="sbor.petitions.other"
     ),
-    "a manage link's token": lambda sig: identity.manage_token_make(str(sig.public_id)),
+    "a manage link's token": lambda sig: tokens.manage_token_make(str(sig.public_id)),
     "no salt": lambda sig: signing.dumps(str(sig.public_id)),
     "another secret key": lambda sig: signing.dumps(
-        str(sig.public_id), key="another-secret-key-" * 3, salt=identity.CONFIRM_SALT
+        str(sig.public_id), key="another-secret-key-" * 3, salt=tokens.CONFIRM_SALT
     ),
     "the bare id": lambda sig: str(sig.public_id),
     "the database id": lambda sig: str(sig.pk),
     "the code": lambda sig: latest_attempt(sig).confirm_code,
-    "empty payload": lambda sig: signing.dumps("", salt=identity.CONFIRM_SALT),
+    "empty payload": lambda sig: signing.dumps("", salt=tokens.CONFIRM_SALT),
     "a payload that is not a string": lambda sig: signing.dumps(
-        {"id": str(sig.public_id)}, salt=identity.CONFIRM_SALT
+        {"id": str(sig.public_id)}, salt=tokens.CONFIRM_SALT
     ),
     "a numeric id, properly signed": lambda sig: signing.dumps(
-        str(sig.pk), salt=identity.CONFIRM_SALT
+        str(sig.pk), salt=tokens.CONFIRM_SALT
     ),
 }
 
@@ -98,11 +98,11 @@ def test_a_forged_confirmation_token_confirms_nothing(client, signature, forge):
 
 def test_my_tokens_signature_does_not_vouch_for_another_signers_id(client, signature):
     mine = signature_create(petition=signature.petition, email="attacker@example.org")
-    victims = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    victims = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     # The victim's id with the timestamp and signature of my own genuine token: only if
     # the signature did not cover the payload could this pass.
     forged = payload_swapped(
-        identity.confirm_token_make(str(latest_attempt(mine).public_id)), victims
+        tokens.confirm_token_make(str(latest_attempt(mine).public_id)), victims
     )
     assert forged.split(":")[0] == victims.split(":")[0]
 
@@ -111,7 +111,7 @@ def test_my_tokens_signature_does_not_vouch_for_another_signers_id(client, signa
 
 def test_a_genuine_token_does_confirm(client, signature):
     # The control for the forgeries above: the same steps with the real token work.
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
 
     assert client.post(f"/confirm/{token}/").status_code == 302
 
@@ -134,7 +134,7 @@ def test_a_token_just_inside_its_lifetime_still_works(client, signature, monkeyp
 
 
 def test_a_shorter_lifetime_setting_expires_tokens_already_sent(client, signature, settings):
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     settings.CONFIRM_MAX_AGE_DAYS = 1
 
     with pytest.MonkeyPatch.context() as patch:
@@ -148,7 +148,7 @@ def test_a_shorter_lifetime_setting_expires_tokens_already_sent(client, signatur
 
 
 def test_the_token_of_a_deleted_signature_confirms_nothing(client, signature):
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     Signature.objects.filter(pk=signature.pk).delete()
 
     for response in (client.get(f"/confirm/{token}/"), client.post(f"/confirm/{token}/")):
@@ -157,7 +157,7 @@ def test_the_token_of_a_deleted_signature_confirms_nothing(client, signature):
 
 
 def test_the_token_of_an_erased_signer_confirms_nothing(client, signature):
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     assert signature.supporter is not None
     erasure.supporter_erase(supporter=signature.supporter)
 
@@ -169,9 +169,9 @@ def test_the_token_of_an_erased_signer_confirms_nothing(client, signature):
 
 
 def test_a_confirmation_token_does_not_open_the_manage_page(client, signature):
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     assert signature.supporter is not None
-    supporter_token = identity.confirm_token_make(str(signature.supporter.public_id))
+    supporter_token = tokens.confirm_token_make(str(signature.supporter.public_id))
 
     for forged in (token, supporter_token):
         response = client.get(f"/manage/{forged}/")
@@ -183,7 +183,7 @@ def test_a_confirmation_token_does_not_open_the_manage_page(client, signature):
 
 
 def code_of(signature: Signature) -> str:
-    return identity.confirm_code_display(latest_attempt(signature).confirm_code)
+    return tokens.confirm_code_display(latest_attempt(signature).confirm_code)
 
 
 def test_a_code_for_one_petition_is_refused_on_another(client, signature):
@@ -241,7 +241,7 @@ def test_a_code_owes_nothing_to_the_secret_key_and_is_stored_only_as_a_keyed_dig
 ):
     attempt = latest_attempt(signature)
     code = code_of(signature)
-    assert attempt.confirm_code_digest == identity.confirm_code_digest(attempt.confirm_code)
+    assert attempt.confirm_code_digest == tokens.confirm_code_digest(attempt.confirm_code)
     assert attempt.confirm_code not in attempt.confirm_code_digest
 
     settings.SECRET_KEY = "another-secret-key-that-is-long-enough-0123456789"
@@ -258,13 +258,13 @@ def test_two_attempts_on_a_petition_never_share_a_code(signature, monkeypatch):
     again, so a typed code can never name someone else's attempt."""
     taken = latest_attempt(signature).confirm_code
     draws = iter([taken, taken, "NEWCDE23"])
-    monkeypatch.setattr(identity, "confirm_code_new", lambda: next(draws))
+    monkeypatch.setattr(tokens, "confirm_code_new", lambda: next(draws))
 
     other = signature_create(petition=signature.petition, email="other@example.org")
 
     assert latest_attempt(other).confirm_code == "NEWCDE23"
     assert (
-        SignAttempt.objects.filter(confirm_code_digest=identity.confirm_code_digest(taken)).count()
+        SignAttempt.objects.filter(confirm_code_digest=tokens.confirm_code_digest(taken)).count()
         == 1
     )
 
@@ -273,7 +273,7 @@ def test_the_same_code_on_another_petition_confirms_only_its_own_signature(
     client, signature, monkeypatch
 ):
     taken = latest_attempt(signature).confirm_code
-    monkeypatch.setattr(identity, "confirm_code_new", lambda: taken)
+    monkeypatch.setattr(tokens, "confirm_code_new", lambda: taken)
     elsewhere = signature_create(petition=petition_create(), email="other@example.org")
 
     response = client.post(f"/p/{elsewhere.petition.slug}/confirm/", {"code": taken})

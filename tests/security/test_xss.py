@@ -15,7 +15,7 @@ from django.utils.html import escape
 from campaigns.services import markdown_render
 from mailer.models import OutboxMessage
 from mailer.services import email_render
-from petitions import identity, services
+from petitions import services, tokens
 from petitions.models import Petition, Signature
 from petitions.selectors import signatures_csv_rows
 from tests.factories import (
@@ -289,7 +289,7 @@ def test_staff_text_is_escaped_on_every_public_page(client, hostile_petition, pa
     signature = services.signature_create(
         petition=hostile_petition, email="someone@example.org", name="Someone"
     ).signature
-    token = identity.confirm_token_make(str(latest_attempt(signature).public_id))
+    token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
 
     response = client.get(STAFF_PAGES[page](hostile_petition, token))
 

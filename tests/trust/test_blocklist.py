@@ -8,12 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from petitions import identity
 from tests.factories import block_rule_create, staff_user_create
-from trust import ratelimit
+from trust import identity, ratelimit
 from trust.blocklist import PRIVACY_PROVIDERS, blocklist_match, disposable_domain
 from trust.models import BlockRule
-from trust.services import block_rule_delete, sign_attempt_assess
+from trust.services import FlagReason, block_rule_delete, sign_attempt_assess
 
 pytestmark = pytest.mark.django_db
 
@@ -177,12 +176,14 @@ def test_ordinary_addresses_are_not_disposable(email):
 # --- The verdict on one attempt -----------------------------------------------------------
 
 
-def assess(ip: str = "198.51.100.7", email: str = "anna@example.org") -> tuple[str, str]:
+def assess(
+    ip: str = "198.51.100.7", email: str = "anna@example.org"
+) -> tuple[FlagReason | None, str]:
     return sign_attempt_assess(petition_id=1, ip=ip, email=email)
 
 
 def test_a_clean_attempt_passes():
-    assert assess() == ("", "")
+    assert assess() == (None, "")
 
 
 def test_a_blocklisted_attempt_is_flagged_with_the_rule_that_matched():
@@ -202,9 +203,9 @@ def test_the_blocklist_comes_before_the_disposable_list():
 def test_the_ip_burst_limit(settings):
     settings.RATE_IP_BURST_PER_MINUTE = 3
     verdicts = [assess(email=f"p{n}@example{n}.org") for n in range(5)]
-    assert verdicts == [("", "")] * 3 + [("rate_limit", "ip_burst")] * 2
+    assert verdicts == [(None, "")] * 3 + [("rate_limit", "ip_burst")] * 2
     # Another address is not affected.
-    assert assess(ip="198.51.100.8") == ("", "")
+    assert assess(ip="198.51.100.8") == (None, "")
 
 
 def test_the_ip_sustained_limit(settings):
@@ -223,13 +224,13 @@ def test_large_providers_are_exempt_from_the_domain_limit(settings):
     settings.RATE_DOMAIN_PER_HOUR = 1
     settings.RATE_DOMAIN_EXEMPT = ["gmail.com"]
     verdicts = [assess(ip=f"198.51.100.{n}", email=f"p{n}@googlemail.com") for n in range(5)]
-    assert verdicts == [("", "")] * 5
+    assert verdicts == [(None, "")] * 5
 
 
 def test_without_an_ip_only_the_email_checks_run(settings):
     settings.RATE_IP_BURST_PER_MINUTE = 1
     block_rule_create(kind=Kind.IP, value="198.51.100.7")
-    assert [assess(ip="", email=f"p{n}@example.org") for n in range(3)] == [("", "")] * 3
+    assert [assess(ip="", email=f"p{n}@example.org") for n in range(3)] == [(None, "")] * 3
     assert assess(ip="", email="bot@mailinator.com") == ("disposable", "disposable")
 
 

@@ -6,8 +6,7 @@ import socket
 
 import pytest
 
-from petitions import identity
-from trust import domains
+from trust import domains, identity
 from trust.domains import domain_registrable
 
 

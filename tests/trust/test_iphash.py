@@ -8,18 +8,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from petitions.models import Signature
-from tests.factories import petition_create, signature_create
 from trust import iphash
 from trust.iphash import (
     ip_hash_candidates,
     ip_hash_key_cache_clear,
+    ip_hash_keys_drop,
     ip_hashes,
-    ip_hashes_drop,
     ip_network_hash_candidates,
 )
 from trust.models import IpHashKey
-from trust.tasks import ip_hashes_drop as ip_hashes_drop_task
 
 pytestmark = pytest.mark.django_db
 
@@ -121,46 +118,27 @@ def test_candidates_find_hashes_made_under_every_kept_key(settings):
     assert old_hash not in ip_hash_candidates(ip="198.51.100.8")
 
 
-def test_signing_stores_the_hashes_of_the_client_ip():
-    petition = petition_create()
-    signature = signature_create(petition=petition, client_ip="198.51.100.7")
-    assert (signature.ip_hash, signature.ip_network_hash) == ip_hashes(ip="198.51.100.7")
-    assert signature.ip_hash in ip_hash_candidates(ip="198.51.100.7")
-
-
-def test_dropping_empties_old_hashes_deletes_old_keys_and_keeps_recent_ones(settings):
-    settings.FRAUD_WINDOW_DAYS = 30
+def test_dropping_keys_deletes_only_those_no_kept_hash_needs(settings):
     settings.IP_HASH_ROTATE_DAYS = 7
-    petition = petition_create()
     now = timezone.now()
-    # A key from 35 days ago is still needed: it hashed signatures until 28 days ago, which
-    # are kept for 2 days more. One from 38 days ago hashed nothing still kept.
+    # Hashes made before 30 days ago are gone. A key from 35 days ago hashed until 28 days
+    # ago, so hashes it made are still kept; one from 38 days ago hashed nothing kept.
     ancient = IpHashKey.objects.create(salt="a" * 64, created_at=now - timedelta(days=38))
     older = IpHashKey.objects.create(salt="o" * 64, created_at=now - timedelta(days=35))
-    old = signature_create(petition=petition, client_ip="198.51.100.7")
-    recent = signature_create(petition=petition, client_ip="198.51.100.8")
-    Signature.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=31))
-    Signature.objects.filter(pk=recent.pk).update(created_at=now - timedelta(days=29))
-    recent_hashes = (recent.ip_hash, recent.ip_network_hash)
 
-    assert ip_hashes_drop_task.apply().get() == 1
+    assert ip_hash_keys_drop(hashes_emptied_before=now - timedelta(days=30)) == 1
 
-    old.refresh_from_db()
-    recent.refresh_from_db()
-    assert (old.ip_hash, old.ip_network_hash) == ("", "")
-    assert (recent.ip_hash, recent.ip_network_hash) == recent_hashes
     assert not IpHashKey.objects.filter(pk=ancient.pk).exists()
     assert IpHashKey.objects.filter(pk=older.pk).exists()
     # Safe to run again: nothing left to do.
-    assert ip_hashes_drop() == 0
+    assert ip_hash_keys_drop(hashes_emptied_before=now - timedelta(days=30)) == 0
 
 
 def test_after_its_key_is_dropped_an_old_hash_cannot_be_found_again(settings):
-    settings.FRAUD_WINDOW_DAYS = 30
     settings.IP_HASH_ROTATE_DAYS = 7
     old_hash, _ = ip_hashes(ip="198.51.100.7")
     age_every_key(days=38)
-    ip_hashes_drop()
+    ip_hash_keys_drop(hashes_emptied_before=timezone.now() - timedelta(days=30))
     assert old_hash not in ip_hash_candidates(ip="198.51.100.7")
-    # Signing goes on under a fresh key.
+    # Hashing goes on under a fresh key.
     assert ip_hashes(ip="198.51.100.7")[0] not in ("", old_hash)

@@ -1,11 +1,13 @@
-"""Template access to the signing switches: the site-wide pause and the proof-of-work challenge."""
+"""Template access to the site-wide signing pause.
+
+A petition's challenge widget is petitions' tag (``petition_tags.petition_challenge``): only
+petitions know whether a petition always asks for one.
+"""
 
 from __future__ import annotations
 
 from django import template
 
-from petitions.models import Petition
-from trust.challenge import ChallengeWidget, challenge_widget_get
 from trust.selectors import signing_pause_message
 
 register = template.Library()
@@ -15,9 +17,3 @@ register = template.Library()
 def signing_paused_message() -> str:
     """The pause message while all signing is paused, else ""."""
     return signing_pause_message()
-
-
-@register.simple_tag
-def petition_challenge(petition: Petition) -> ChallengeWidget | None:
-    """A fresh challenge for this petition's sign form, or None when none is required."""
-    return challenge_widget_get(petition=petition)

@@ -1,16 +1,20 @@
-"""Who a signer is: email normalisation, keyed look-up hashes and confirmation codes."""
+"""Who a person is, for look-ups: email normalisation and keyed hashes of addresses and
+domains.
+
+The ground of the app layers: petitions (supporters), trust (block rules, rate limits) and
+any later feature app hash addresses the same way, so one person is one digest everywhere.
+The digests are stored and searched on: changing the normalisation or the key breaks
+de-duplication and every look-up.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import hmac
-import re
-import secrets
 import unicodedata
 
 from django.conf import settings
-from django.core import signing
 
 from trust.domains import domain_registrable
 
@@ -21,13 +25,6 @@ _PLUS_TAG_DOMAINS = _GMAIL_DOMAINS | {
     "outlook.com", "hotmail.com", "live.com", "proton.me", "protonmail.com", "pm.me",
     "fastmail.com", "icloud.com", "me.com", "yandex.ru", "ya.ru", "yandex.com",
 }  # fmt: skip
-
-CONFIRM_SALT = "sbor.petitions.confirm"
-MANAGE_SALT = "sbor.petitions.manage"
-# A manage link opens everything stored about a person: it lives one day, not two weeks.
-MANAGE_TOKEN_MAX_AGE_SECONDS = 24 * 60 * 60
-_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read and type
-_CODE_LENGTH = 8
 
 
 def email_normalise(email: str) -> str:
@@ -86,61 +83,3 @@ def email_registrable_digest(email_or_domain: str) -> str:
     by staff (``domain:example.org``) finds the domain and every subdomain of it.
     """
     return _domain_digest(domain_registrable(domain=_domain_of(email_or_domain)))
-
-
-def confirm_code_new() -> str:
-    """A fresh random confirmation code (about 39 bits), unrelated to any key or id.
-
-    Random rather than derived from ``SECRET_KEY``: a code mailed before a key rotation
-    keeps working, and two attempts can share a code only by chance, which the unique
-    constraint on ``SignAttempt`` turns into a redraw.
-    """
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
-
-
-def confirm_code_display(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
-
-
-def confirm_code_clean(typed: str) -> str:
-    """What a person typed, reduced to the code alphabet (spaces, dashes and case ignored)."""
-    # Hyphen, en dash and em dash: phones and mail apps swap one for another.
-    return re.sub("[\\s\\-\u2013\u2014]", "", typed).upper()
-
-
-def confirm_code_digest(code: str) -> str:
-    """HMAC-SHA256 of a code under the look-up key: a copy of the database alone cannot
-    be searched for codes (39 bits would not resist an offline search of a plain hash)."""
-    key = settings.SBOR_LOOKUP_KEY.encode()
-    return hmac.new(key, f"confirm-code:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def confirm_token_make(public_id: str) -> str:
-    return signing.dumps(public_id, salt=CONFIRM_SALT)
-
-
-def _token_read(token: str, *, salt: str, max_age_seconds: int) -> str:
-    """The id in a token signed for ``salt``'s purpose.
-
-    Raises ``signing.SignatureExpired`` for an old token and ``signing.BadSignature`` for a
-    forged or damaged one, or one made for another purpose.
-    """
-    value = signing.loads(token, salt=salt, max_age=max_age_seconds)
-    if not isinstance(value, str):
-        raise signing.BadSignature("unexpected payload")
-    return value
-
-
-def confirm_token_read(token: str, *, max_age_seconds: int) -> str:
-    """The sign attempt id in a confirmation token (errors as ``_token_read``)."""
-    return _token_read(token, salt=CONFIRM_SALT, max_age_seconds=max_age_seconds)
-
-
-def manage_token_make(public_id: str) -> str:
-    """A "manage my signature" token for a supporter (its own salt: never a confirm link)."""
-    return signing.dumps(public_id, salt=MANAGE_SALT)
-
-
-def manage_token_read(token: str, *, max_age_seconds: int) -> str:
-    """The supporter id in a manage token (errors as ``_token_read``)."""
-    return _token_read(token, salt=MANAGE_SALT, max_age_seconds=max_age_seconds)
