@@ -28,7 +28,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.views import QUEUE, TABLE, table_create_sql  # noqa: E402
 from petitions.demo.loader import PETITION_SLUG  # noqa: E402
-from petitions.models import Petition, Signature  # noqa: E402
+from petitions.models import Petition, SignAttempt, Signature  # noqa: E402
 from petitions.selectors import petition_recent_signers  # noqa: E402
 from petitions.services import signature_counts_refresh  # noqa: E402
 from trust.crypto import encrypt  # noqa: E402
@@ -319,6 +319,10 @@ def stats() -> dict[str, Any]:
         outbox_rows = cursor.fetchone()[0]
     return {
         "signatures": by_status,
+        # A sign request records an attempt; a worker (none runs here) processes it.
+        "attempts_unprocessed": SignAttempt.objects.filter(
+            petition=petition, processed_at__isnull=True
+        ).count(),
         "petition_count": petition.signature_count,
         "reference_rows": reference_rows,
         "outbox_rows": outbox_rows,

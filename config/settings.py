@@ -516,3 +516,7 @@ LOGGING = {
         "celery.redirected": _SCRUBBED,
     },
 }
+if CELERY_BROKER_URL == "filesystem://":
+    # kombu warns "No hostname was supplied" on every publish to the filesystem broker, which
+    # has no host by design: on the embedded defaults that line would fill make run's console.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}  # type: ignore[index]

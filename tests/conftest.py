@@ -57,6 +57,21 @@ def _clear_trust_state() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _rate_windows_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rate limits count in fixed windows on the clock: a test whose hits straddle a minute
+    boundary would see its counter start again and fail at random. Every test runs at one
+    fixed moment, noon tomorrow (in the future, so Redis's EXPIREAT keeps the keys), in the
+    middle of every window up to a day; tests of the windows themselves move this clock."""
+    import time
+
+    from trust import ratelimit
+
+    day = 86_400
+    pinned = (time.time() // day + 1) * day + day / 2
+    monkeypatch.setattr(ratelimit, "_now", lambda: pinned)
+
+
+@pytest.fixture(autouse=True)
 def _no_duplicate_email_interval(settings):  # type: ignore[no-untyped-def]
     """Most tests sign twice in a row and expect the second email; the interval's own
     tests (tests/petitions/test_duplicate_interval.py) set it back."""

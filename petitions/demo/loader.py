@@ -20,9 +20,15 @@ PETITION_SLUG = "right-to-defence"
 
 
 def about_us_markdown() -> str:
-    """The text as published, with its two headings marked as headings."""
+    """The text as published, with its headings marked as headings.
+
+    The seed ends with an "Our Contacts" heading and no contacts under it: a heading with
+    nothing after it is left out rather than shown empty on the page.
+    """
     lines = ABOUT_US.read_text(encoding="utf-8").strip().splitlines()
     headings = {"About us", "Our Contacts"}
+    while lines and lines[-1].strip() in headings:
+        lines.pop()
     return "\n".join(f"### {line}" if line.strip() in headings else line for line in lines)
 
 

@@ -296,8 +296,9 @@ class Cluster:
         process = CeleryProcess(
             argv=argv, env=self.env(), log_path=self.workdir / f"{name}.log", ready_text=ready_text
         )
-        process.start()
+        # Recorded first: a process that never gets ready is stopped with the others.
         self.processes.append(process)
+        process.start()
         return process
 
     def stop(self) -> None:
