@@ -7,6 +7,7 @@ from django.db import connection
 
 from mailer import selectors, services
 from mailer.models import AboutKey, OutboxMessage
+from mailer.registry import UnknownEmailKindError, email_type_get, email_type_register
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +58,26 @@ def test_deleting_by_recipient_or_subject_spares_everyone_else():
 def test_an_about_key_must_be_a_plain_name():
     with pytest.raises(ValueError, match="not a key"):
         AboutKey("petition'); DROP TABLE x; --")
+
+
+def test_a_message_whose_recipient_is_gone_fails_for_good_and_sends_nothing(mailoutbox):
+    """Without a cascade, a row left behind by a deleted person is never mailed."""
+    message = row(999_999)
+
+    outcome = services.outbox_message_send(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert outcome.status == OutboxMessage.Status.FAILED
+    assert message.last_error == services.NO_ADDRESS_ERROR
+    assert mailoutbox == []
+
+
+def test_a_kind_belongs_to_the_app_that_registered_it():
+    existing = email_type_get(kind="signature_confirm")
+
+    with pytest.raises(ValueError, match="already registered"):
+        email_type_register(kind="signature_confirm", label="Mine", build=lambda message: None)
+
+    assert email_type_get(kind="signature_confirm") == existing
+    with pytest.raises(UnknownEmailKindError):
+        email_type_get(kind="no_such_email")

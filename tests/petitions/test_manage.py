@@ -114,8 +114,8 @@ def test_the_link_goes_to_the_stored_address_for_any_spelling_of_it(
         client.post("/manage/", {"email": "  ANNA.KARENINA@EXAMPLE.ORG "})
     [message] = mail.outbox
     assert message.to == [ADDRESS]
-    message = OutboxMessage.objects.get(kind="signature_manage_link")
-    assert message.recipient_ref == f"petitions.supporter:{anna.supporter_id}"
+    row = OutboxMessage.objects.get(kind="signature_manage_link")
+    assert row.recipient_ref == f"petitions.supporter:{anna.supporter_id}"
 
 
 def test_the_link_in_the_email_opens_the_manage_page(
