@@ -29,9 +29,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from common.tasks import enqueue_on_commit
+from mailer import selectors as mail_selectors
 from mailer import services as mailer
-from mailer.models import OutboxMessage
-from petitions import tokens
+from petitions import emails, tokens
 from petitions.models import Consent, ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
@@ -154,7 +154,7 @@ def _manage_link_send(*, email: str, language: str) -> bool:
     if supporter is None or _manage_link_sent_recently(supporter=supporter):
         return False
     supporter_email_restore(supporter=supporter, email=email)
-    mailer.signature_manage_link_email_queue(supporter=supporter, language=language)
+    emails.signature_manage_link_email_queue(supporter=supporter, language=language)
     return True
 
 
@@ -162,11 +162,11 @@ def _manage_link_sent_recently(*, supporter: Supporter) -> bool:
     interval = timedelta(seconds=settings.MANAGE_LINK_INTERVAL_SECONDS)
     if not interval:
         return False
-    return OutboxMessage.objects.filter(
-        supporter=supporter,
-        kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK,
-        created_at__gt=timezone.now() - interval,
-    ).exists()
+    last = mail_selectors.outbox_message_last_created_at(
+        recipient_ref=emails.supporter_ref(supporter_id=supporter.pk),
+        kind=emails.SIGNATURE_MANAGE_LINK,
+    )
+    return last is not None and last > timezone.now() - interval
 
 
 def supporter_email_restore(*, supporter: Supporter, email: str) -> bool:
@@ -327,7 +327,9 @@ def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
                 "created_at": _iso(message.created_at),
                 "sent_at": _iso(message.sent_at),
             }
-            for message in supporter.outbox_messages.order_by("created_at", "pk")
+            for message in mail_selectors.outbox_messages_of_recipient(
+                recipient_ref=emails.supporter_ref(supporter_id=supporter.pk)
+            )
         ],
     }
 
@@ -429,7 +431,7 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
         if signature.status not in _STANDING:
             return signature
         Consent.objects.filter(signature=signature).update(signature=None)
-        OutboxMessage.objects.filter(signature=signature).delete()
+        mailer.outbox_messages_delete(about_key="signature", about_ids=[signature.pk])
         # Its attempts hold the address and name as typed, and their links could confirm it.
         SignAttempt.objects.filter(signature=signature).delete()
         signature_statuses_change(
@@ -473,6 +475,7 @@ def supporters_unlinked_delete(*, batch_size: int = 500) -> int:
                 .values_list("pk", flat=True)[:batch_size]
             )
             if ids:
+                emails.supporters_mail_delete(supporter_ids=ids)
                 Supporter.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
         if len(ids) < batch_size:
@@ -523,6 +526,7 @@ def supporter_erase(*, supporter: Supporter) -> int:
         Signature.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
             supporter=None, display=Signature.Display.HIDDEN, ip_hash="", ip_network_hash=""
         )
+        emails.supporters_mail_delete(supporter_ids=[supporter.pk])
         Supporter.objects.filter(pk=supporter.pk).delete()
     petition_recent_signers_forget(petition_ids={petition_id for _, _, petition_id in rows})
     logger.info("a supporter was erased at their request")
@@ -545,9 +549,8 @@ def _droppable(supporters: QuerySet[Supporter], *, now: datetime) -> QuerySet[Su
         status=Signature.Status.PENDING,
         confirmation_requested_at__gt=now - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS),
     )
-    unsent_mail = OutboxMessage.objects.filter(
-        supporter=OuterRef("pk"),
-        status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING],
+    unsent_mail = mail_selectors.outbox_messages_unsent(
+        recipient_ref=emails.supporter_ref_expression()
     )
     return (
         supporters.filter(email_dropped_at__isnull=True)

@@ -24,8 +24,7 @@ from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
 from mailer import services as mailer
-from mailer.models import OutboxMessage
-from petitions import tokens
+from petitions import emails, tokens
 from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature, Supporter
 from petitions.services import privacy
 from petitions.services.locks import petition_signing_lock
@@ -305,7 +304,7 @@ def sign_attempt_process(*, attempt_id: int) -> SignResult:
         # it until this mail has gone; the drop task removes it.
         privacy.supporter_email_restore(supporter=supporter, email=attempt.email)
         if signature.status == Signature.Status.CONFIRMED:
-            mailer.signature_already_signed_email_queue(
+            emails.signature_already_signed_email_queue(
                 signature=signature, language=attempt.language
             )
             attempt.delete()
@@ -313,7 +312,7 @@ def sign_attempt_process(*, attempt_id: int) -> SignResult:
         attempt.signature = signature
         attempt.processed_at = timezone.now()
         attempt.save(update_fields=["signature", "processed_at"])
-        mailer.signature_confirm_email_queue(sign_attempt=attempt)
+        emails.signature_confirm_email_queue(sign_attempt=attempt)
     return SignResult(signature=signature, created=created, attempt=attempt)
 
 
@@ -398,9 +397,11 @@ def sign_attempts_delete(*, attempts: QuerySet[SignAttempt]) -> int:
 
     Mail already sent keeps its outbox row (the person's record of what we sent them).
     """
-    OutboxMessage.objects.filter(
-        sign_attempt__in=attempts, status=OutboxMessage.Status.QUEUED
-    ).delete()
+    mailer.outbox_messages_delete(
+        about_key="sign_attempt",
+        about_ids=list(attempts.values_list("pk", flat=True)),
+        unsent_only=True,
+    )
     deleted, _ = attempts.delete()
     return deleted
 

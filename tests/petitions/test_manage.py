@@ -114,7 +114,8 @@ def test_the_link_goes_to_the_stored_address_for_any_spelling_of_it(
         client.post("/manage/", {"email": "  ANNA.KARENINA@EXAMPLE.ORG "})
     [message] = mail.outbox
     assert message.to == [ADDRESS]
-    assert OutboxMessage.objects.get(kind="signature_manage_link").supporter == anna.supporter
+    row = OutboxMessage.objects.get(kind="signature_manage_link")
+    assert row.recipient_ref == f"petitions.supporter:{anna.supporter_id}"
 
 
 def test_the_link_in_the_email_opens_the_manage_page(
@@ -378,7 +379,7 @@ def test_withdrawing_detaches_the_signature_from_the_person_at_once(
     assert petition.signature_count == 0
     # Nothing else points from the person to the row: no consent, no email about it.
     assert not Consent.objects.filter(signature=anna).exists()
-    assert not OutboxMessage.objects.filter(signature=anna).exists()
+    assert not OutboxMessage.objects.filter(about__signature=str(anna.pk)).exists()
     # The person is still there, with the page, until the keep period ends.
     supporter.refresh_from_db()
     assert supporter.unlinked_at is not None
@@ -602,7 +603,9 @@ def test_erasing_withdraws_detaches_and_deletes_everything_personal(
     assert petition.signature_count == 0
     assert not Supporter.objects.filter(pk=supporter_id).exists()
     assert not Consent.objects.filter(supporter_id=supporter_id).exists()
-    assert not OutboxMessage.objects.filter(supporter_id=supporter_id).exists()
+    assert not OutboxMessage.objects.filter(
+        recipient_ref=f"petitions.supporter:{supporter_id}"
+    ).exists()
 
 
 def test_after_erasure_the_link_is_dead(client, anna_path):

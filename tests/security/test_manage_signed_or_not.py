@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
+from petitions import emails
 from petitions.models import ManageLinkRequest, Signature, Supporter
 from petitions.services import privacy
 from tests.factories import petition_create, signature_create
@@ -102,7 +103,7 @@ def test_known_and_unknown_addresses_do_the_same_sql_and_enqueue_one_task_each(
     assert ManageLinkRequest.objects.count() == 2
     # The rows are encrypted and carry nothing that tells the two apart.
     assert {row.language for row in ManageLinkRequest.objects.all()} == {"en"}
-    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
 
 
 def test_the_number_of_queries_is_the_same_fixed_number_for_both(
@@ -233,7 +234,7 @@ def test_the_interval_holds_across_many_requests_from_many_ips(
     assert {response.status_code for response in answers} == {200}
     assert len(mail.outbox) == 1
     # Just inside the interval: still nothing; once it has passed, one more link.
-    sent = OutboxMessage.objects.get(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    sent = OutboxMessage.objects.get(kind=emails.SIGNATURE_MANAGE_LINK)
     OutboxMessage.objects.filter(pk=sent.pk).update(
         created_at=timezone.now() - timedelta(seconds=590)
     )
@@ -253,7 +254,7 @@ def test_requests_answered_together_mail_once(signer, settings):
     rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(5)]
     results = [privacy.manage_link_request_process(request_id=row.pk) for row in rows]
     assert results == [True, False, False, False, False]
-    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
 
 
 # --- The task and the sweep -------------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_the_task_is_safe_to_run_twice(signer):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="ru")
     assert privacy.manage_link_request_process(request_id=row.pk) is True
     assert privacy.manage_link_request_process(request_id=row.pk) is False
-    message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    message = OutboxMessage.objects.get(kind=emails.SIGNATURE_MANAGE_LINK)
     assert message.language == "ru"
     assert not ManageLinkRequest.objects.exists()
 
@@ -298,7 +299,7 @@ def test_the_sweep_deletes_stale_requests_without_mailing(signer):
     )
     assert privacy.manage_link_requests_sweep() == 0
     assert not ManageLinkRequest.objects.exists()
-    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
 
 
 def test_a_stale_request_reached_by_its_late_task_is_dropped(signer):
@@ -360,7 +361,7 @@ def test_simultaneous_answers_for_one_person_mail_once(settings):
     rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(8)]
     results = at_once(8, lambda i: privacy.manage_link_request_process(request_id=rows[i].pk))
     assert sorted(results) == [False] * 7 + [True]
-    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
     assert not ManageLinkRequest.objects.exists()
 
 
@@ -371,4 +372,4 @@ def test_one_request_answered_by_several_workers_at_once_mails_once(settings):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="en")
     results = at_once(6, lambda i: privacy.manage_link_request_process(request_id=row.pk))
     assert sorted(results) == [False] * 5 + [True]
-    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
