@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_choice, env_int, env_list, env_required, env_str
+from trust.providers import RATE_DOMAIN_EXEMPT_DEFAULT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SBOR_VAR_DIR") or BASE_DIR / "var")
@@ -342,16 +343,10 @@ IP_HASH_ROTATE_DAYS = env_int("SBOR_IP_HASH_ROTATE_DAYS", 7, minimum=1)
 # Past either, signatures are accepted quietly but marked fraudulent.
 RATE_IP_BURST_PER_MINUTE = env_int("SBOR_RATE_IP_BURST_PER_MINUTE", 10, minimum=1)
 RATE_IP_SUSTAINED_PER_HOUR = env_int("SBOR_RATE_IP_SUSTAINED_PER_HOUR", 60, minimum=1)
-# Signature attempts per email domain per hour, except for the large providers listed.
+# Signature attempts per email domain per hour, except for the large and privacy providers
+# (trust/providers.py); only attempts that pass every other check count against it.
 RATE_DOMAIN_PER_HOUR = env_int("SBOR_RATE_DOMAIN_PER_HOUR", 100, minimum=1)
-RATE_DOMAIN_EXEMPT = env_list(
-    "SBOR_RATE_DOMAIN_EXEMPT",
-    [
-        "gmail.com", "yandex.ru", "mail.ru", "outlook.com", "hotmail.com", "yahoo.com",
-        "icloud.com", "proton.me", "protonmail.com", "bk.ru", "list.ru", "inbox.ru",
-        "rambler.ru", "ya.ru", "gmx.de", "web.de", "live.com",
-    ],
-)  # fmt: skip
+RATE_DOMAIN_EXEMPT = env_list("SBOR_RATE_DOMAIN_EXEMPT", RATE_DOMAIN_EXEMPT_DEFAULT)
 # Sign-in attempts to the admin per hour, per account name typed (whether or not it exists)
 # and per client IP; past either, the login form refuses without checking the password.
 RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)

@@ -131,12 +131,21 @@ def _domain_exempt(registrable: str) -> bool:
     return registrable in exempt
 
 
-def _rate_verdict(*, ip: str | None, email: str) -> str:
-    """Count this attempt against every limit that applies; the first one exceeded, or "".
+def _rate_verdict(*, ip: str | None, email: str, counts_for_domain: bool) -> str:
+    """Count this attempt against the limits that apply; the first one exceeded, or "".
 
-    Every attempt counts, also one already blocked, flagged or over a limit, and against
-    every limit (not only until the first is exceeded): each counter then holds the number
-    of attempts, and exactly ``limit`` of them per window pass however many arrive at once.
+    Every attempt counts against every per-client limit, also one already blocked, flagged
+    or over a limit (not only until the first is exceeded): each counter then holds the
+    number of attempts, and exactly ``limit`` of them per window pass however many arrive
+    at once.
+
+    The per-domain limit counts only attempts that pass everything else
+    (``counts_for_domain`` and within the per-client limits): those that create a real
+    sign attempt and mail its address. Anything a script can send for free (a honeypot
+    hit, a blocked or disposable address, an attempt past its own client's limit) must not
+    move a bucket that strangers share. Otherwise a script could use up the limit of a
+    provider's users, and, by filling a small domain's bucket to one below the limit and
+    sending one probe, learn from the public tally whether someone there signed this hour.
     """
     exceeded: list[str] = []
     if ip is not None:
@@ -151,6 +160,8 @@ def _rate_verdict(*, ip: str | None, email: str) -> str:
             window_seconds=3600,
         ):
             exceeded.append("ip_sustained")
+    if exceeded or not counts_for_domain:
+        return exceeded[0] if exceeded else ""
     # One registrant, one bucket: a.example.co.uk and b.example.co.uk share example.co.uk's.
     registrable = domain_registrable(domain=email_domain(email)) if email else ""
     if (
@@ -162,8 +173,8 @@ def _rate_verdict(*, ip: str | None, email: str) -> str:
             window_seconds=3600,
         )
     ):
-        exceeded.append("domain_rate")
-    return exceeded[0] if exceeded else ""
+        return "domain_rate"
+    return ""
 
 
 def confirm_code_attempt_allowed(*, ip: str) -> bool:
@@ -181,16 +192,19 @@ def confirm_code_attempt_allowed(*, ip: str) -> bool:
 
 
 def sign_attempt_assess(
-    *, petition_id: int, ip: str | None, email: str
+    *, petition_id: int, ip: str | None, email: str, automated: bool = False
 ) -> tuple[FlagReason | None, str]:
     """The verdict on one sign attempt: (None, "") if fine, else (``FlagReason``, detail).
 
     Checks, in this order: block rules (detail "ip", "network", "domain" or "address"),
     disposable domains ("disposable"), then rate limits per client ("ip_burst": per IPv4
     address or IPv6 /64 and minute; "ip_sustained": per IPv4 address or IPv6 /48 and
-    hour) and per registrable email domain ("domain_rate"; large providers are exempt,
-    see ``RATE_DOMAIN_EXEMPT``). The attempt is counted against the rate limits whatever
-    the verdict (see ``_rate_verdict``). ``petition_id`` is only logged: the limits are
+    hour) and per registrable email domain ("domain_rate"; large and privacy providers
+    are exempt, see ``RATE_DOMAIN_EXEMPT``). Every attempt counts against the per-client
+    limits whatever the verdict; only one that passes everything else counts against its
+    domain's (see ``_rate_verdict``). ``automated`` says the caller already caught a
+    script (a honeypot, a failed challenge): the verdict is then the caller's, and the
+    attempt is counted like a blocked one. ``petition_id`` is only logged: the limits are
     site-wide, since one script may sign many petitions.
 
     ``ip`` is what ``trust.network.client_ip`` gave (never "" for a request). "" or None
@@ -199,11 +213,14 @@ def sign_attempt_assess(
     one shared bucket.
     """
     address = ip_normalise(ip) if ip else ""
-    rate_detail = _rate_verdict(ip=ip or None, email=email)
     blocked = blocklist_match(ip=address, email=email)
+    disposable = bool(email) and not blocked and disposable_domain(email=email)
+    rate_detail = _rate_verdict(
+        ip=ip or None, email=email, counts_for_domain=not (automated or blocked or disposable)
+    )
     if blocked:
         reason, detail = FlagReason.BLOCKLIST, blocked
-    elif email and disposable_domain(email=email):
+    elif disposable:
         reason, detail = FlagReason.DISPOSABLE, "disposable"
     elif rate_detail:
         reason, detail = FlagReason.RATE_LIMIT, rate_detail
