@@ -347,12 +347,24 @@ RATE_IP_SUSTAINED_PER_HOUR = env_int("SBOR_RATE_IP_SUSTAINED_PER_HOUR", 60, mini
 # (trust/providers.py); only attempts that pass every other check count against it.
 RATE_DOMAIN_PER_HOUR = env_int("SBOR_RATE_DOMAIN_PER_HOUR", 100, minimum=1)
 RATE_DOMAIN_EXEMPT = env_list("SBOR_RATE_DOMAIN_EXEMPT", RATE_DOMAIN_EXEMPT_DEFAULT)
-# Sign-in attempts to the admin per hour, per account name typed (whether or not it exists)
-# and per client IP; past either, the login form refuses without checking the password.
-RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
+# Sign-in attempts to the admin per hour: per client (IPv4 address or IPv6 /64) and per IPv6
+# /48; per account name typed (whether or not it exists) from one client; and per account
+# name from all clients together, high enough that a few strangers cannot lock staff out.
+# Past any of them, the login form refuses without checking the password.
 RATE_LOGIN_IP_PER_HOUR = env_int("SBOR_RATE_LOGIN_IP_PER_HOUR", 30, minimum=1)
-# Typed confirmation codes per client IP per hour (the emailed link is never limited).
+RATE_LOGIN_NETWORK_PER_HOUR = env_int(
+    "SBOR_RATE_LOGIN_NETWORK_PER_HOUR", 4 * RATE_LOGIN_IP_PER_HOUR, minimum=1
+)
+RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
+RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = env_int(
+    "SBOR_RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR", 100, minimum=1
+)
+# Typed confirmation codes per hour, per client (IPv4 address or IPv6 /64) and per IPv6 /48
+# (the emailed link is never limited).
 RATE_CONFIRM_CODE_PER_HOUR = env_int("SBOR_RATE_CONFIRM_CODE_PER_HOUR", 30, minimum=1)
+RATE_CONFIRM_CODE_NETWORK_PER_HOUR = env_int(
+    "SBOR_RATE_CONFIRM_CODE_NETWORK_PER_HOUR", 4 * RATE_CONFIRM_CODE_PER_HOUR, minimum=1
+)
 # Requests for a manage link ("/manage/") per client IP and per address, per hour. Counted
 # the same whether or not the address has signed, so the limits reveal nothing.
 RATE_MANAGE_IP_PER_HOUR = env_int("SBOR_RATE_MANAGE_IP_PER_HOUR", 5, minimum=1)

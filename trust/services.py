@@ -178,17 +178,28 @@ def _rate_verdict(*, ip: str | None, email: str, counts_for_domain: bool) -> str
 
 
 def confirm_code_attempt_allowed(*, ip: str) -> bool:
-    """Count one typed confirmation code from ``ip``; False once past the hourly limit.
+    """Count one typed confirmation code from ``ip``; False once past an hourly limit.
 
-    Codes have about 39 bits; a limit per client (per /64 for IPv6) keeps guessing one
-    hopeless. A request without a usable address shares one bucket with all others like it.
+    Codes have about 39 bits; limits per client keep guessing one hopeless: per IPv4
+    address or IPv6 /64 (``RATE_CONFIRM_CODE_PER_HOUR``), and per IPv6 /48
+    (``RATE_CONFIRM_CODE_NETWORK_PER_HOUR``), so that the /64s of one allocation do not
+    each bring a budget of their own. A request without a usable address shares one bucket
+    with all others like it. Both limits count every attempt.
     """
-    return client_ratelimit_hit(
+    per_client = client_ratelimit_hit(
         ip=ip,
         scope="confirm-code",
         limit=settings.RATE_CONFIRM_CODE_PER_HOUR,
         window_seconds=3600,
     )
+    per_network = client_ratelimit_hit(
+        ip=ip,
+        scope="confirm-code:network",
+        limit=settings.RATE_CONFIRM_CODE_NETWORK_PER_HOUR,
+        window_seconds=3600,
+        wide=True,
+    )
+    return per_client and per_network
 
 
 def sign_attempt_assess(
