@@ -366,7 +366,8 @@ RATE_CONFIRM_CODE_NETWORK_PER_HOUR = env_int(
     "SBOR_RATE_CONFIRM_CODE_NETWORK_PER_HOUR", 4 * RATE_CONFIRM_CODE_PER_HOUR, minimum=1
 )
 # Requests for a manage link ("/manage/") per client IP and per address, per hour. Counted
-# the same whether or not the address has signed, so the limits reveal nothing.
+# the same whether or not the address has signed. Past the per-address limit (which the
+# owner shares with whoever types the address) the answer stays the same and no mail goes.
 RATE_MANAGE_IP_PER_HOUR = env_int("SBOR_RATE_MANAGE_IP_PER_HOUR", 5, minimum=1)
 RATE_MANAGE_ADDRESS_PER_HOUR = env_int("SBOR_RATE_MANAGE_ADDRESS_PER_HOUR", 3, minimum=1)
 # A person gets at most one manage-link email this often, whatever the limits above allow.

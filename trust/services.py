@@ -245,14 +245,17 @@ def sign_attempt_assess(
 
 
 def manage_link_request_limit(*, ip: str, email: str) -> str:
-    """Count one request for a manage link; "" if allowed, else "ip" or "address".
+    """Count one request for a manage link; "" if within both limits, else "ip" or
+    "address" (the per-client limit first, when both are exceeded).
 
     Every request counts against both limits (per client: an IPv4 address or an IPv6 /64,
     and per normalised address), whatever the outcome and whether or not the address has
-    signed: the limits then trip at the same point for everyone and reveal nothing. A
-    request without a usable client IP shares one bucket with all such requests (fails
-    closed). ``ratelimit_hit`` keys every counter under the rotating salt, so no key names
-    an IP or an address.
+    signed: the limits then trip at the same point for everyone. The per-address limit is
+    shared by everyone who types that address, its owner included, so callers must not
+    let it show (see ``petitions.services.privacy.manage_link_request``); the per-client
+    one depends only on the requester and may. A request without a usable client IP shares
+    one bucket with all such requests (fails closed). ``ratelimit_hit`` keys every counter
+    under the rotating salt, so no key names an IP or an address.
     """
     ip_ok = client_ratelimit_hit(
         ip=ip, scope="manage:ip", limit=settings.RATE_MANAGE_IP_PER_HOUR, window_seconds=3600
@@ -262,6 +265,6 @@ def manage_link_request_limit(*, ip: str, email: str) -> str:
         limit=settings.RATE_MANAGE_ADDRESS_PER_HOUR,
         window_seconds=3600,
     )
-    if not address_ok:
-        return "address"
-    return "" if ip_ok else "ip"
+    if not ip_ok:
+        return "ip"
+    return "" if address_ok else "address"
