@@ -57,6 +57,12 @@ def stranger_typed(petition: Petition, email: str = "stranger.typed@example.org"
     return signature
 
 
+def person_of(signature: Signature) -> int:
+    """The id of the person who made the signature (it has one)."""
+    assert signature.supporter_id is not None
+    return signature.supporter_id
+
+
 def public_numbers(petition: Petition) -> tuple[int, list[str]]:
     services.signature_counts_refresh()
     services.petition_integrity_refresh(petition_ids=[petition.pk])
@@ -69,7 +75,7 @@ def public_numbers(petition: Petition) -> tuple[int, list[str]]:
 
 def test_the_sweep_deletes_an_expired_pending_signature_its_mail_and_its_person(petition):
     signature = stranger_typed(petition)
-    supporter_id = signature.supporter_id
+    supporter_id = person_of(signature)
 
     services.sign_attempts_sweep()
 
@@ -145,7 +151,7 @@ def test_confirmed_signatures_and_their_people_are_never_touched(petition):
         created_at=long_ago, confirmation_requested_at=long_ago, confirmed_at=long_ago
     )
     SignAttempt.objects.all().delete()
-    before = Supporter.objects.get(pk=confirmed.supporter_id)
+    before = Supporter.objects.get(pk=person_of(confirmed))
 
     services.sign_attempts_sweep()
 
@@ -166,13 +172,13 @@ def test_a_person_with_a_confirmed_signature_elsewhere_loses_only_the_pending_on
 
     assert not Signature.objects.filter(pk=pending.pk).exists()
     assert Signature.objects.get(pk=confirmed.pk).status == Signature.Status.CONFIRMED
-    assert Supporter.objects.filter(pk=confirmed.supporter_id).exists()
+    assert Supporter.objects.filter(pk=person_of(confirmed)).exists()
 
 
 def test_a_person_with_a_consent_stays(petition):
     pending = stranger_typed(petition)
     Consent.objects.create(
-        supporter_id=pending.supporter_id,
+        supporter_id=person_of(pending),
         campaign=petition.campaign,
         signature=pending,
         purpose="campaign_updates",
@@ -190,7 +196,7 @@ def test_a_person_with_a_consent_stays(petition):
 
 def test_a_person_with_mail_still_to_send_stays_until_it_has_gone(petition):
     pending = stranger_typed(petition)
-    supporter = Supporter.objects.get(pk=pending.supporter_id)
+    supporter = Supporter.objects.get(pk=person_of(pending))
     mailer.signature_manage_link_email_queue(supporter=supporter)
 
     services.sign_attempts_sweep()
@@ -205,7 +211,7 @@ def test_invalidated_and_withdrawn_signatures_stay(petition):
         signature_ids=[invalidated.pk], status=Signature.Status.INVALIDATED
     )
     withdrawn = stranger_typed(petition, email="changed.mind@example.org")
-    supporter = Supporter.objects.get(pk=withdrawn.supporter_id)
+    supporter = Supporter.objects.get(pk=person_of(withdrawn))
     privacy.signature_withdraw(supporter=supporter, signature_public_id=withdrawn.public_id)
 
     assert signatures_pending_expire() == 0

@@ -190,7 +190,10 @@ def test_past_the_limit_per_address_the_request_does_the_same_work(
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
 
 
-def attacker_view(*, owner_asked: bool, capture: Callable[..., Any]) -> list[object]:
+Seen = tuple[tuple[int, str, list[tuple[str, dict[str, str]]]], list[str], int]
+
+
+def attacker_view(*, owner_asked: bool, capture: Callable[..., Any]) -> list[Seen]:
     """Everything a stranger sees while asking for the owner's link until well past the
     limit per address, after the owner has (or has not) asked for one this hour."""
     from trust.ratelimit import ratelimit_reset
@@ -199,7 +202,7 @@ def attacker_view(*, owner_asked: bool, capture: Callable[..., Any]) -> list[obj
     if owner_asked:
         with capture(execute=True):
             assert ask(KNOWN, ip="203.0.113.77").status_code == 200
-    seen: list[object] = []
+    seen: list[Seen] = []
     for _ in range(5):
         response, sql, tasks = observed(KNOWN, capture)
         seen.append((visible(response), sql, tasks))
