@@ -14,18 +14,26 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
+from mailer import selectors as mail_selectors
 from mailer import services as mailer
 from petitions import emails, tokens
-from petitions.models import FlaggedAttemptTally, Petition, SignAttempt, Signature, Supporter
+from petitions.models import (
+    Consent,
+    FlaggedAttemptTally,
+    Petition,
+    SignAttempt,
+    Signature,
+    Supporter,
+)
 from petitions.services import privacy
 from petitions.services.locks import petition_signing_lock
 from trust import identity
@@ -219,10 +227,13 @@ def _verdict(
 ) -> tuple[str, str]:
     """(invalid reason, detail) for this attempt, or ("", "") when it looks genuine.
 
-    The attempt is counted against the rate limits even when the caller already found it
-    automated, so that a script cannot spend the limits without being counted.
+    The attempt is counted against the per-client limits even when the caller already
+    found it automated, so that a script cannot spend them without being counted; trust
+    leaves it out of the per-domain limit, which strangers share.
     """
-    flag, detail = sign_attempt_assess(petition_id=petition.pk, ip=client_ip or "", email=email)
+    flag, detail = sign_attempt_assess(
+        petition_id=petition.pk, ip=client_ip or "", email=email, automated=bool(automated)
+    )
     if automated:
         return str(Signature.InvalidReason.AUTOMATED), automated
     if flag is None:
@@ -419,13 +430,15 @@ def sign_attempts_sweep(
     until none is left or ``budget`` has passed (the next run, a minute later, goes on), so
     the backlog of a long outage drains at several thousand attempts a minute. Expired
     attempts (and the unsent mail that carries their code) go: nothing can confirm them
-    any more. Returns how many attempts were processed.
+    any more, and then the pending signatures they leave behind
+    (``signatures_pending_expire``). Returns how many attempts were processed.
     """
     started = time.monotonic()
     now = timezone.now()
     sign_attempts_delete(
         attempts=SignAttempt.objects.filter(created_at__lt=now - confirm_max_age())
     )
+    signatures_pending_expire(now=now)
     processed, after = 0, 0
     while time.monotonic() - started < budget.total_seconds():
         ids = list(
@@ -448,3 +461,79 @@ def sign_attempts_sweep(
             break
         after = ids[-1]
     return processed
+
+
+def signatures_pending_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Delete pending signatures that can no longer be confirmed, and the people they leave
+    with nothing; returns how many signatures went.
+
+    A pending signature goes once no attempt of it is left (their links have expired) and
+    its last confirmation email was asked for more than ``CONFIRM_MAX_AGE_DAYS`` ago.
+    Anyone can type a stranger's address: without this, the stranger's keyed address would
+    stay tied to the petition until its retention ends. Pending signatures were never
+    counted, so counts and the public integrity line do not move. A supporter left with no
+    signature, no consent and no mail still to send goes too; someone with a confirmed
+    signature or a consent always keeps one of them, and stays. A pending signature that an
+    anonymised petition detached names nobody and stays.
+
+    Each batch locks the supporters first, then their signatures, as signing does, and
+    skips rows that someone holds: a person signing again at this moment keeps their
+    signature (the next run looks again), and this never waits on a lock, so it cannot
+    deadlock with signing, withdrawing or erasing.
+    """
+    cutoff = (now or timezone.now()) - confirm_max_age()
+    expired = Signature.objects.filter(
+        status=Signature.Status.PENDING,
+        supporter__isnull=False,
+        confirmation_requested_at__lt=cutoff,
+    ).exclude(Exists(SignAttempt.objects.filter(signature=OuterRef("pk"))))
+    deleted, after = 0, 0
+    while True:
+        candidates = list(
+            expired.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "supporter_id")[:batch_size]
+        )
+        if not candidates:
+            break
+        with transaction.atomic():
+            supporter_ids = list(
+                Supporter.objects.select_for_update(skip_locked=True)
+                .filter(pk__in={supporter_id for _, supporter_id in candidates})
+                .values_list("pk", flat=True)
+            )
+            ids = list(
+                expired.select_for_update(skip_locked=True)
+                .filter(pk__in=[pk for pk, _ in candidates], supporter_id__in=supporter_ids)
+                .values_list("pk", flat=True)
+            )
+            # Its confirmation emails' outbox rows go with it (they tie the person to the
+            # petition); a consent that points at it (rows older than sign attempts) stays,
+            # pointing at none, and so does its supporter.
+            # The outbox holds no foreign keys (it is at the ground): its rows about these
+            # signatures, and to the people deleted with them, are deleted by name.
+            mailer.outbox_messages_delete(about_key="signature", about_ids=ids)
+            _, per_model = Signature.objects.filter(pk__in=ids).delete()
+            deleted += per_model.get(Signature._meta.label, 0)
+            left = _supporters_left_with_nothing(supporter_ids=supporter_ids)
+            gone = list(left.values_list("pk", flat=True))
+            emails.supporters_mail_delete(supporter_ids=gone)
+            Supporter.objects.filter(pk__in=gone).delete()
+        if len(candidates) < batch_size:
+            break
+        after = candidates[-1][0]
+    if deleted:
+        logger.info("expired pending signatures deleted: %s", deleted)
+    return deleted
+
+
+def _supporters_left_with_nothing(*, supporter_ids: list[int]) -> QuerySet[Supporter]:
+    unsent_mail = mail_selectors.outbox_messages_unsent(
+        recipient_ref=emails.supporter_ref_expression()
+    )
+    return (
+        Supporter.objects.filter(pk__in=supporter_ids)
+        .exclude(Exists(Signature.objects.filter(supporter=OuterRef("pk"))))
+        .exclude(Exists(Consent.objects.filter(supporter=OuterRef("pk"))))
+        .exclude(Exists(unsent_mail))
+    )

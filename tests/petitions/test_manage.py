@@ -167,6 +167,32 @@ def test_only_one_link_per_interval_is_sent(
     assert len(mail.outbox) == 2
 
 
+def test_past_the_limit_per_address_the_page_is_the_usual_one_and_no_link_is_sent(
+    client, anna, settings, django_capture_on_commit_callbacks
+):
+    # The limit is shared by whoever types the address: a 429 would tell a stranger that
+    # its owner asked this hour. The owner already got a link from the first request.
+    settings.MANAGE_LINK_INTERVAL_SECONDS = 0
+    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 2
+    settings.RATE_MANAGE_IP_PER_HOUR = 10
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [client.post("/manage/", {"email": ADDRESS}) for _ in range(4)]
+    assert [response.status_code for response in answers] == [200] * 4
+    assert len({without_csrf_tokens(page(response)) for response in answers}) == 1
+    assert SAME_ANSWER in page(answers[-1])
+    assert len(mail.outbox) == 2
+
+
+def test_past_the_limit_per_client_the_page_says_so(client, settings):
+    settings.RATE_MANAGE_IP_PER_HOUR = 1
+    client.post("/manage/", {"email": "someone@example.org"})
+    response = client.post("/manage/", {"email": "someone.else@example.org"})
+    assert response.status_code == 429
+    assert "Too many links have been asked for from your network" in page(response)
+    assert SAME_ANSWER not in page(response)
+
+
 def test_an_unknown_address_stores_nothing(client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/manage/", {"email": "nobody@example.org"})
