@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_choice, env_int, env_list, env_required, env_str
+from trust.providers import RATE_DOMAIN_EXEMPT_DEFAULT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SBOR_VAR_DIR") or BASE_DIR / "var")
@@ -342,24 +343,31 @@ IP_HASH_ROTATE_DAYS = env_int("SBOR_IP_HASH_ROTATE_DAYS", 7, minimum=1)
 # Past either, signatures are accepted quietly but marked fraudulent.
 RATE_IP_BURST_PER_MINUTE = env_int("SBOR_RATE_IP_BURST_PER_MINUTE", 10, minimum=1)
 RATE_IP_SUSTAINED_PER_HOUR = env_int("SBOR_RATE_IP_SUSTAINED_PER_HOUR", 60, minimum=1)
-# Signature attempts per email domain per hour, except for the large providers listed.
+# Signature attempts per email domain per hour, except for the large and privacy providers
+# (trust/providers.py); only attempts that pass every other check count against it.
 RATE_DOMAIN_PER_HOUR = env_int("SBOR_RATE_DOMAIN_PER_HOUR", 100, minimum=1)
-RATE_DOMAIN_EXEMPT = env_list(
-    "SBOR_RATE_DOMAIN_EXEMPT",
-    [
-        "gmail.com", "yandex.ru", "mail.ru", "outlook.com", "hotmail.com", "yahoo.com",
-        "icloud.com", "proton.me", "protonmail.com", "bk.ru", "list.ru", "inbox.ru",
-        "rambler.ru", "ya.ru", "gmx.de", "web.de", "live.com",
-    ],
-)  # fmt: skip
-# Sign-in attempts to the admin per hour, per account name typed (whether or not it exists)
-# and per client IP; past either, the login form refuses without checking the password.
-RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
+RATE_DOMAIN_EXEMPT = env_list("SBOR_RATE_DOMAIN_EXEMPT", RATE_DOMAIN_EXEMPT_DEFAULT)
+# Sign-in attempts to the admin per hour: per client (IPv4 address or IPv6 /64) and per IPv6
+# /48; per account name typed (whether or not it exists) from one client; and per account
+# name from all clients together, high enough that a few strangers cannot lock staff out.
+# Past any of them, the login form refuses without checking the password.
 RATE_LOGIN_IP_PER_HOUR = env_int("SBOR_RATE_LOGIN_IP_PER_HOUR", 30, minimum=1)
-# Typed confirmation codes per client IP per hour (the emailed link is never limited).
+RATE_LOGIN_NETWORK_PER_HOUR = env_int(
+    "SBOR_RATE_LOGIN_NETWORK_PER_HOUR", 4 * RATE_LOGIN_IP_PER_HOUR, minimum=1
+)
+RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
+RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = env_int(
+    "SBOR_RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR", 100, minimum=1
+)
+# Typed confirmation codes per hour, per client (IPv4 address or IPv6 /64) and per IPv6 /48
+# (the emailed link is never limited).
 RATE_CONFIRM_CODE_PER_HOUR = env_int("SBOR_RATE_CONFIRM_CODE_PER_HOUR", 30, minimum=1)
+RATE_CONFIRM_CODE_NETWORK_PER_HOUR = env_int(
+    "SBOR_RATE_CONFIRM_CODE_NETWORK_PER_HOUR", 4 * RATE_CONFIRM_CODE_PER_HOUR, minimum=1
+)
 # Requests for a manage link ("/manage/") per client IP and per address, per hour. Counted
-# the same whether or not the address has signed, so the limits reveal nothing.
+# the same whether or not the address has signed. Past the per-address limit (which the
+# owner shares with whoever types the address) the answer stays the same and no mail goes.
 RATE_MANAGE_IP_PER_HOUR = env_int("SBOR_RATE_MANAGE_IP_PER_HOUR", 5, minimum=1)
 RATE_MANAGE_ADDRESS_PER_HOUR = env_int("SBOR_RATE_MANAGE_ADDRESS_PER_HOUR", 3, minimum=1)
 # A person gets at most one manage-link email this often, whatever the limits above allow.

@@ -6,19 +6,45 @@ steps leaves a row that the periodic requeue task picks up again.
 
 from __future__ import annotations
 
+import re
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The keys of ``OutboxMessage.about`` that are indexed, so that finding every message
+# about one of them stays cheap. A key not listed here can be stored, but asking by it
+# scans the table.
+ABOUT_KEYS = ("petition", "signature", "sign_attempt")
+
+
+class AboutKey(models.Func):
+    """The text at ``key`` in ``OutboxMessage.about``, for indexes and queries alike.
+
+    Django's own key transform passes the JSON path as a query parameter, which SQLite
+    does not match against an index written with the path in the SQL; this writes the key
+    into both, so asking by a key uses its index on SQLite and PostgreSQL. Values in
+    ``about`` are stored as strings so both compare them as text.
+    """
+
+    output_field = models.CharField()
+
+    def __init__(self, key: str) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise ValueError(f"not a key of about: {key!r}")
+        self.key = key
+        super().__init__(models.F("about"))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        about, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"({about} ->> '{self.key}')", list(params)
+        return f"JSON_EXTRACT({about}, '$.{self.key}')", list(params)
+
 
 class OutboxMessage(models.Model):
-    class Kind(models.TextChoices):
-        SIGNATURE_CONFIRM = "signature_confirm", _("Confirm your signature")
-        SIGNATURE_ALREADY_SIGNED = "signature_already_signed", _("You have already signed")
-        SIGNATURE_MANAGE_LINK = "signature_manage_link", _("Link to manage your signature")
-
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         SENDING = "sending", _("Sending")
@@ -26,36 +52,16 @@ class OutboxMessage(models.Model):
         FAILED = "failed", _("Failed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(max_length=40, choices=Kind.choices)
-    # Every message knows whom and what it is about; the address is read from the
-    # supporter at send time, so erasing a supporter also empties their queued mail.
-    supporter = models.ForeignKey(
-        "petitions.Supporter", on_delete=models.CASCADE, related_name="outbox_messages"
-    )
-    petition = models.ForeignKey(
-        "petitions.Petition",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="outbox_messages",
-    )
-    signature = models.ForeignKey(
-        "petitions.Signature",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="outbox_messages",
-    )
-    # A confirmation email carries the link and code of one sign attempt. Deleting an
-    # attempt deletes its unsent mail first (petitions.services.signing); the record of
-    # mail sent stays, like every outbox row, until the supporter goes.
-    sign_attempt = models.ForeignKey(
-        "petitions.SignAttempt",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="outbox_messages",
-    )
+    # One of the kinds feature apps register (mailer.registry); checked when queued.
+    kind = models.CharField(max_length=40)
+    # Whom and what the message is about, in the owning app's own terms: the mailer
+    # neither reads nor joins them, it hands the row to the kind's builder, which reads
+    # the address at send time. ``recipient_ref`` names the person (e.g.
+    # "petitions.supporter:42"); ``about`` holds ids of what the message is about, as
+    # strings (e.g. {"petition": "5", "signature": "9", "sign_attempt": "3"}). The owning
+    # app deletes the rows of people and things it deletes (outbox_messages_delete).
+    recipient_ref = models.CharField(max_length=100, db_index=True)
+    about = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
@@ -76,6 +82,9 @@ class OutboxMessage(models.Model):
                 name="outbox_pending",
                 condition=models.Q(status__in=["queued", "sending"]),
             ),
+            # Feature apps find and delete rows by what they are about ("every message
+            # of this petition"); one expression index per key they ask by.
+            *[models.Index(AboutKey(key), name=f"outbox_about_{key}") for key in ABOUT_KEYS],
         ]
 
     def __str__(self) -> str:

@@ -1,13 +1,15 @@
 """Writing, rendering and sending email through the outbox.
 
-Entry points, one per email type, are called inside the business transaction: they write
-an outbox row and enqueue its send task only after that transaction commits.
+Feature apps register their email types (``mailer.registry``) and call
+``outbox_message_queue`` inside the business transaction: it writes an outbox row and
+enqueues its send task only after that transaction commits.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,15 +22,15 @@ from django.utils import timezone, translation
 
 from common.tasks import enqueue_now, enqueue_on_commit
 from mailer.errors import send_error_describe, send_error_is_transient
-from mailer.messages import BUILDERS
 from mailer.models import OutboxMessage
-from petitions.models import SignAttempt, Signature, Supporter
+from mailer.registry import Envelope, email_type_get
+from mailer.selectors import outbox_messages_filter
 
 logger = logging.getLogger(__name__)
 
 # Automated mail must say so (RFC 3834), which also stops auto-replies and vacation loops.
 AUTOMATED_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-# Recorded on a row whose supporter has no stored address (dropped, or never kept).
+# Recorded on a row whose recipient has no stored address (dropped, erased, never kept).
 NO_ADDRESS_ERROR = "no address: the supporter's email is not stored"
 
 
@@ -48,30 +50,23 @@ class SendOutcome:
 def outbox_message_queue(
     *,
     kind: str,
-    signature: Signature | None = None,
-    supporter: Supporter | None = None,
-    language: str | None = None,
-    sign_attempt: SignAttempt | None = None,
+    recipient_ref: str,
+    about: dict[str, str] | None = None,
+    language: str,
 ) -> OutboxMessage:
     """Write an outbox row and send it once the transaction commits.
 
-    A message is about a signature (its supporter is the recipient) or, given only
-    ``supporter``, about the person as a whole (e.g. the link to manage their data).
-    A confirmation email also names the ``sign_attempt`` whose link and code it carries.
+    Call inside the business transaction that causes the email. ``kind`` is a registered
+    email type (``mailer.registry``); ``recipient_ref`` and ``about`` are the owning app's
+    references to the person and to what the message is about, handed back to the kind's
+    builder at send time (the address is read then, not now). ``about`` keys listed in
+    ``mailer.models.ABOUT_KEYS`` can be asked by cheaply (``outbox_messages_delete``).
     """
-    if signature is not None:
-        if signature.supporter is None:
-            raise ValueError("an anonymised signature has nobody to write to")
-        supporter = signature.supporter
-    if supporter is None:
-        raise ValueError("a message needs a signature or a supporter")
+    email_type_get(kind=kind)  # an unknown kind fails here, in the caller's transaction
+    if not recipient_ref:
+        raise ValueError("a message needs a recipient")
     message = OutboxMessage.objects.create(
-        kind=kind,
-        supporter=supporter,
-        petition=signature.petition if signature is not None else None,
-        signature=signature,
-        sign_attempt=sign_attempt,
-        language=language or (signature or supporter).language,
+        kind=kind, recipient_ref=recipient_ref, about=about or {}, language=language
     )
     from mailer.tasks import outbox_send  # the tasks module imports the services
 
@@ -87,56 +82,54 @@ def outbox_message_enqueue(*, message_id: int) -> bool:
     return enqueue_now(outbox_send, message_id)
 
 
-def signature_confirm_email_queue(*, sign_attempt: SignAttempt) -> OutboxMessage:
-    """The email with the link and code of one sign attempt on a pending signature.
+def outbox_messages_delete(
+    *,
+    recipient_refs: Collection[str] | None = None,
+    about_key: str | None = None,
+    about_ids: Collection[int] = (),
+    unsent_only: bool = False,
+) -> int:
+    """Delete the messages of these recipients, or about these things; returns how many.
 
-    It goes to the supporter's stored address, in the attempt's language, and names
-    nothing the attempt's author typed: before the address is confirmed, the author may
-    be anyone, and the email must not carry their words.
+    A feature app calls this when it deletes a person (``recipient_refs``) or something
+    messages are about (``about_key`` and ``about_ids``, e.g. ``"signature"`` and the ids
+    of signatures), since the outbox holds no foreign keys that would cascade.
+    ``unsent_only`` keeps what was sent (the person's record of what we sent them) and
+    deletes only queued rows. Given neither recipients nor ids, it deletes nothing.
     """
-    signature = sign_attempt.signature
-    if signature is None:
-        raise ValueError("a sign attempt is mailed once it has its signature")
-    return outbox_message_queue(
-        kind=OutboxMessage.Kind.SIGNATURE_CONFIRM,
-        signature=signature,
-        sign_attempt=sign_attempt,
-        language=sign_attempt.language,
+    messages = outbox_messages_filter(
+        recipient_refs=recipient_refs, about_key=about_key, about_ids=about_ids
     )
-
-
-def signature_already_signed_email_queue(
-    *, signature: Signature, language: str | None = None
-) -> OutboxMessage:
-    """The email telling someone who signed again that their signature already counts.
-
-    ``language`` is the one they used this time, which may differ from the first.
-    """
-    return outbox_message_queue(
-        kind=OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED, signature=signature, language=language
-    )
-
-
-def signature_manage_link_email_queue(
-    *, supporter: Supporter, language: str | None = None
-) -> OutboxMessage:
-    """The email with a link to the page where a supporter sees and manages their data.
-
-    The caller makes sure the supporter has an address to write to (see
-    ``petitions.services.manage_links.manage_link_request``).
-    """
-    return outbox_message_queue(
-        kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK, supporter=supporter, language=language
-    )
+    if unsent_only:
+        messages = messages.filter(status=OutboxMessage.Status.QUEUED)
+    deleted, _ = messages.delete()
+    return deleted
 
 
 def email_render(*, message: OutboxMessage) -> RenderedEmail:
-    """Subject, text and HTML of a message, in the recipient's language."""
-    context = BUILDERS[message.kind](message)
+    """Subject, text and HTML of a message, in the recipient's language.
+
+    Raises ``ValueError`` if the message has nobody to write to any more.
+    """
+    envelope = _envelope(message=message)
+    if envelope is None:
+        raise ValueError("the message has no address to go to")
+    return _render(message=message, context=envelope.context)
+
+
+def _envelope(*, message: OutboxMessage) -> Envelope | None:
+    envelope = email_type_get(kind=message.kind).build(message)
+    if envelope is None or not envelope.address:
+        return None
+    return envelope
+
+
+def _render(*, message: OutboxMessage, context: dict[str, Any]) -> RenderedEmail:
+    templates = email_type_get(kind=message.kind).templates
     with translation.override(message.language):
-        subject = render_to_string(f"emails/{message.kind}.subject.txt", context)
-        text = render_to_string(f"emails/{message.kind}.txt", context)
-        html = render_to_string(f"emails/{message.kind}.html", context)
+        subject = render_to_string(f"{templates}.subject.txt", context)
+        text = render_to_string(f"{templates}.txt", context)
+        html = render_to_string(f"{templates}.html", context)
     # A header cannot hold a newline; templates end with one.
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
@@ -176,20 +169,13 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
     """
     if not _claim(message_id=message_id):
         return SendOutcome(status="skipped")
-    message = OutboxMessage.objects.select_related(
-        "supporter", "signature__petition__campaign__organisation", "sign_attempt"
-    ).get(pk=message_id)
+    message = OutboxMessage.objects.get(pk=message_id)
     attempts = message.attempts + 1
-    if not message.supporter.email:
-        # The address was dropped (no consent, no mail due) after this row was written:
-        # nothing to send to, and retrying will not bring it back.
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=OutboxMessage.Status.FAILED, attempts=attempts, last_error=NO_ADDRESS_ERROR
-        )
-        logger.warning("outbox %s: the supporter has no stored address", message.pk)
-        return SendOutcome(status=OutboxMessage.Status.FAILED)
     try:
-        rendered = email_render(message=message)
+        # The kind's builder reads the address now, so one dropped or erased after the row
+        # was written is never mailed.
+        envelope = _envelope(message=message)
+        rendered = None if envelope is None else _render(message=message, context=envelope.context)
     except Exception as exc:
         # A template or data bug will not fix itself by retrying: record it and stop,
         # rather than leave the row claimed forever.
@@ -200,11 +186,19 @@ def outbox_message_send(*, message_id: int) -> SendOutcome:
             last_error=send_error_describe(exc),
         )
         return SendOutcome(status=OutboxMessage.Status.FAILED)
+    if envelope is None or rendered is None:
+        # The address was dropped (no consent, no mail due) or erased after this row was
+        # written: nothing to send to, and retrying will not bring it back.
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.FAILED, attempts=attempts, last_error=NO_ADDRESS_ERROR
+        )
+        logger.warning("outbox %s: the recipient has no stored address", message.pk)
+        return SendOutcome(status=OutboxMessage.Status.FAILED)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.supporter.email],
+        to=[envelope.address],
         headers=AUTOMATED_HEADERS,
     )
     email.attach_alternative(rendered.html, "text/html")

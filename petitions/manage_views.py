@@ -42,17 +42,12 @@ _DONE = {
 }
 
 
-# Past a limit on "/manage/": the same words for every address, signed or not.
-_LIMITED = {
-    "address": _(
-        "This address has asked for a link too often in the last hour. Wait an hour and try "
-        "again; a link we already sent keeps working for 24 hours."
-    ),
-    "ip": _(
-        "Too many links have been asked for from your network in the last hour. Wait an hour "
-        "and try again."
-    ),
-}
+# Past the per-client limit on "/manage/". There is no message for the per-address limit:
+# past it the answer is the usual one (see ``manage_links.manage_link_request``).
+_LIMITED = _(
+    "Too many links have been asked for from your network in the last hour. Wait an hour "
+    "and try again."
+)
 
 
 def _private(view: View) -> View:
@@ -113,9 +108,9 @@ def manage_request(request: HttpRequest) -> HttpResponse:
             language=request.LANGUAGE_CODE,
             ip=client_ip(request),
         )
-    except manage_links.ManageLinkRateLimitedError as exc:
-        # Known and unknown addresses reach the limits alike, so this tells nothing either.
-        form.add_error("email", _LIMITED[exc.scope])
+    except manage_links.ManageLinkRateLimitedError:
+        # This limit counts only the requester's own requests: it tells nothing about anyone.
+        form.add_error("email", _LIMITED)
         return render(request, "petitions/manage_request.html", {"form": form}, status=429)
     # The same page whether or not the address has signed.
     return render(request, "petitions/manage_requested.html")

@@ -19,6 +19,7 @@ from django.utils import translation
 
 from mailer.models import OutboxMessage
 from mailer.services import email_render
+from petitions import emails
 from petitions.selectors import petition_count_label
 from tests.factories import latest_attempt, petition_create, post_and_run_tasks, signature_create
 
@@ -260,11 +261,13 @@ def test_confirmation_email_says_how_many_days_the_link_works_in_russian(setting
     settings.CONFIRM_MAX_AGE_DAYS = days
     signature = signature_create(language="ru")
     message = OutboxMessage(
-        kind=OutboxMessage.Kind.SIGNATURE_CONFIRM,
-        supporter=signature.supporter,
-        petition=signature.petition,
-        signature=signature,
-        sign_attempt=latest_attempt(signature),
+        kind=emails.SIGNATURE_CONFIRM,
+        recipient_ref=f"petitions.supporter:{signature.supporter_id}",
+        about={
+            "petition": str(signature.petition_id),
+            "signature": str(signature.pk),
+            "sign_attempt": str(latest_attempt(signature).pk),
+        },
         language="ru",
     )
 

@@ -16,31 +16,10 @@ from django.core.cache import cache
 from trust.identity import email_digest, email_domain
 from trust.models import BlockRule
 from trust.network import ip_normalise
+from trust.providers import PRIVACY_PROVIDERS
 
 _RULES_CACHE_KEY = "trust:blockrules:v1"
 _RULES_CACHE_SECONDS = 60
-
-# Mail providers that exist to protect their users' privacy. People signing for political
-# prisoners have good reason to use them, so they are never treated as disposable, whatever
-# a future version of the maintained list says (and a subdomain of one is theirs too).
-PRIVACY_PROVIDERS = frozenset(
-    {
-        # Proton (Mail, and Pass aliases)
-        "proton.me", "protonmail.com", "protonmail.ch", "pm.me", "passmail.net",
-        "passinbox.com",
-        # Tuta
-        "tuta.io", "tutanota.com", "tutanota.de", "tutamail.com", "tuta.com", "keemail.me",
-        # Collectives and small providers
-        "riseup.net", "disroot.org", "posteo.de", "posteo.net", "mailbox.org", "systemli.org",
-        "autistici.org", "inventati.org", "cock.li", "onionmail.org",
-        # Alias services: one real person behind each alias
-        "duck.com", "simplelogin.com", "simplelogin.co", "simplelogin.fr", "slmail.me",
-        "aleeas.com", "anonaddy.me", "anonaddy.com", "addy.io", "mozmail.com",
-        "relay.firefox.com",
-        # Paid private mail
-        "startmail.com", "countermail.com", "ctemplar.com", "mailfence.com",
-    }
-)  # fmt: skip
 
 
 def _rules() -> dict[str, frozenset[str]]:

@@ -1,4 +1,4 @@
-"""Throttled sign-in to the Django admin: per account name and per client IP.
+"""Throttled sign-in to the Django admin: per client, per account and client, per account.
 
 Built on our own fixed-window limits (trust.ratelimit) rather than django-axes: they already
 run on the Redis every process shares, their keys are keyed hashes that expire within the
@@ -6,9 +6,20 @@ hour, and nothing is written to the database. django-axes would store each faile
 IP address and user agent in a table and log them, against the promise that IP addresses
 are never stored in clear.
 
-Every attempt counts, before the password is checked, against the account name as typed
-(case-folded) and against the client's IP. An account that does not exist is counted and
-answered exactly like one that does, so the limit says nothing about which accounts exist.
+Every attempt counts, before the password is checked, against four limits:
+
+* per client network (an IPv4 address or an IPv6 /64) and, wider, per IPv6 /48: one
+  client cannot try many accounts, and rotating addresses inside its allocation gains
+  nothing;
+* per account name as typed (case-folded) *and* client network: one client cannot guess
+  one account's password for long;
+* per account name across all clients, much higher: a botnet cannot guess at leisure
+  either, but a few strangers typing an admin's name cannot lock that admin out, because
+  the admin's own network has its own budget under the per-account-and-network limit.
+
+An account that does not exist is counted and answered exactly like one that does, so the
+limits say nothing about which accounts exist. An admin who is locked out anyway can still
+lock a campaign down from a shell (``manage.py campaign_lockdown``), which no limit stops.
 """
 
 from __future__ import annotations
@@ -24,35 +35,55 @@ from django.utils.translation import gettext_lazy as _
 
 from trust.network import client_ip
 from trust.ratelimit import ratelimit_hit
+from trust.services import client_ratelimit_hit
 
 _WINDOW_SECONDS = 3600
-# One shared bucket for requests whose address cannot be read: closed, never open.
-_UNKNOWN_IP = "unknown"
 
 
-def _key(*, kind: str, value: str) -> str:
-    # Keyed, so that the store's keys never hold an account name or an address.
+def _account_key(username: str) -> str:
+    # Keyed, so that an account name never reaches the store (which hashes keys again
+    # under the rotating salt).
     key = f"{settings.SBOR_IP_HASH_KEY}:login".encode()
-    return f"login-{kind}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]}"
+    name = username.strip().casefold()
+    return hmac.new(key, name.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def login_attempt_allowed(*, username: str, ip: str) -> bool:
-    """Count one sign-in attempt; False once the account or the IP is past its hourly limit.
+    """Count one sign-in attempt; False once any of the hourly limits is exceeded.
 
-    Both limits count every attempt, including those already refused, so that an attacker
-    who keeps trying stays refused for the whole window.
+    ``ip`` is what ``trust.network.client_ip`` gives; "" or garbage shares one bucket with
+    every such client (closed, never open). Every limit counts every attempt, including
+    those already refused, so that an attacker who keeps trying stays refused for the whole
+    window.
     """
-    account_ok = ratelimit_hit(
-        key=_key(kind="account", value=username.strip().casefold()),
-        limit=settings.RATE_LOGIN_ACCOUNT_PER_HOUR,
-        window_seconds=_WINDOW_SECONDS,
-    )
-    ip_ok = ratelimit_hit(
-        key=_key(kind="ip", value=ip or _UNKNOWN_IP),
-        limit=settings.RATE_LOGIN_IP_PER_HOUR,
-        window_seconds=_WINDOW_SECONDS,
-    )
-    return account_ok and ip_ok
+    account = _account_key(username)
+    verdicts = [
+        client_ratelimit_hit(
+            ip=ip,
+            scope="login:ip",
+            limit=settings.RATE_LOGIN_IP_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+        ),
+        client_ratelimit_hit(
+            ip=ip,
+            scope="login:network",
+            limit=settings.RATE_LOGIN_NETWORK_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+            wide=True,
+        ),
+        client_ratelimit_hit(
+            ip=ip,
+            scope=f"login:account:{account}",
+            limit=settings.RATE_LOGIN_ACCOUNT_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+        ),
+        ratelimit_hit(
+            key=f"login:account:{account}",
+            limit=settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+        ),
+    ]
+    return all(verdicts)
 
 
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):

@@ -131,12 +131,21 @@ def _domain_exempt(registrable: str) -> bool:
     return registrable in exempt
 
 
-def _rate_verdict(*, ip: str | None, email: str) -> str:
-    """Count this attempt against every limit that applies; the first one exceeded, or "".
+def _rate_verdict(*, ip: str | None, email: str, counts_for_domain: bool) -> str:
+    """Count this attempt against the limits that apply; the first one exceeded, or "".
 
-    Every attempt counts, also one already blocked, flagged or over a limit, and against
-    every limit (not only until the first is exceeded): each counter then holds the number
-    of attempts, and exactly ``limit`` of them per window pass however many arrive at once.
+    Every attempt counts against every per-client limit, also one already blocked, flagged
+    or over a limit (not only until the first is exceeded): each counter then holds the
+    number of attempts, and exactly ``limit`` of them per window pass however many arrive
+    at once.
+
+    The per-domain limit counts only attempts that pass everything else
+    (``counts_for_domain`` and within the per-client limits): those that create a real
+    sign attempt and mail its address. Anything a script can send for free (a honeypot
+    hit, a blocked or disposable address, an attempt past its own client's limit) must not
+    move a bucket that strangers share. Otherwise a script could use up the limit of a
+    provider's users, and, by filling a small domain's bucket to one below the limit and
+    sending one probe, learn from the public tally whether someone there signed this hour.
     """
     exceeded: list[str] = []
     if ip is not None:
@@ -151,6 +160,8 @@ def _rate_verdict(*, ip: str | None, email: str) -> str:
             window_seconds=3600,
         ):
             exceeded.append("ip_sustained")
+    if exceeded or not counts_for_domain:
+        return exceeded[0] if exceeded else ""
     # One registrant, one bucket: a.example.co.uk and b.example.co.uk share example.co.uk's.
     registrable = domain_registrable(domain=email_domain(email)) if email else ""
     if (
@@ -162,35 +173,49 @@ def _rate_verdict(*, ip: str | None, email: str) -> str:
             window_seconds=3600,
         )
     ):
-        exceeded.append("domain_rate")
-    return exceeded[0] if exceeded else ""
+        return "domain_rate"
+    return ""
 
 
 def confirm_code_attempt_allowed(*, ip: str) -> bool:
-    """Count one typed confirmation code from ``ip``; False once past the hourly limit.
+    """Count one typed confirmation code from ``ip``; False once past an hourly limit.
 
-    Codes have about 39 bits; a limit per client (per /64 for IPv6) keeps guessing one
-    hopeless. A request without a usable address shares one bucket with all others like it.
+    Codes have about 39 bits; limits per client keep guessing one hopeless: per IPv4
+    address or IPv6 /64 (``RATE_CONFIRM_CODE_PER_HOUR``), and per IPv6 /48
+    (``RATE_CONFIRM_CODE_NETWORK_PER_HOUR``), so that the /64s of one allocation do not
+    each bring a budget of their own. A request without a usable address shares one bucket
+    with all others like it. Both limits count every attempt.
     """
-    return client_ratelimit_hit(
+    per_client = client_ratelimit_hit(
         ip=ip,
         scope="confirm-code",
         limit=settings.RATE_CONFIRM_CODE_PER_HOUR,
         window_seconds=3600,
     )
+    per_network = client_ratelimit_hit(
+        ip=ip,
+        scope="confirm-code:network",
+        limit=settings.RATE_CONFIRM_CODE_NETWORK_PER_HOUR,
+        window_seconds=3600,
+        wide=True,
+    )
+    return per_client and per_network
 
 
 def sign_attempt_assess(
-    *, petition_id: int, ip: str | None, email: str
+    *, petition_id: int, ip: str | None, email: str, automated: bool = False
 ) -> tuple[FlagReason | None, str]:
     """The verdict on one sign attempt: (None, "") if fine, else (``FlagReason``, detail).
 
     Checks, in this order: block rules (detail "ip", "network", "domain" or "address"),
     disposable domains ("disposable"), then rate limits per client ("ip_burst": per IPv4
     address or IPv6 /64 and minute; "ip_sustained": per IPv4 address or IPv6 /48 and
-    hour) and per registrable email domain ("domain_rate"; large providers are exempt,
-    see ``RATE_DOMAIN_EXEMPT``). The attempt is counted against the rate limits whatever
-    the verdict (see ``_rate_verdict``). ``petition_id`` is only logged: the limits are
+    hour) and per registrable email domain ("domain_rate"; large and privacy providers
+    are exempt, see ``RATE_DOMAIN_EXEMPT``). Every attempt counts against the per-client
+    limits whatever the verdict; only one that passes everything else counts against its
+    domain's (see ``_rate_verdict``). ``automated`` says the caller already caught a
+    script (a honeypot, a failed challenge): the verdict is then the caller's, and the
+    attempt is counted like a blocked one. ``petition_id`` is only logged: the limits are
     site-wide, since one script may sign many petitions.
 
     ``ip`` is what ``trust.network.client_ip`` gave (never "" for a request). "" or None
@@ -199,11 +224,14 @@ def sign_attempt_assess(
     one shared bucket.
     """
     address = ip_normalise(ip) if ip else ""
-    rate_detail = _rate_verdict(ip=ip or None, email=email)
     blocked = blocklist_match(ip=address, email=email)
+    disposable = bool(email) and not blocked and disposable_domain(email=email)
+    rate_detail = _rate_verdict(
+        ip=ip or None, email=email, counts_for_domain=not (automated or blocked or disposable)
+    )
     if blocked:
         reason, detail = FlagReason.BLOCKLIST, blocked
-    elif email and disposable_domain(email=email):
+    elif disposable:
         reason, detail = FlagReason.DISPOSABLE, "disposable"
     elif rate_detail:
         reason, detail = FlagReason.RATE_LIMIT, rate_detail
@@ -217,14 +245,17 @@ def sign_attempt_assess(
 
 
 def manage_link_request_limit(*, ip: str, email: str) -> str:
-    """Count one request for a manage link; "" if allowed, else "ip" or "address".
+    """Count one request for a manage link; "" if within both limits, else "ip" or
+    "address" (the per-client limit first, when both are exceeded).
 
     Every request counts against both limits (per client: an IPv4 address or an IPv6 /64,
     and per normalised address), whatever the outcome and whether or not the address has
-    signed: the limits then trip at the same point for everyone and reveal nothing. A
-    request without a usable client IP shares one bucket with all such requests (fails
-    closed). ``ratelimit_hit`` keys every counter under the rotating salt, so no key names
-    an IP or an address.
+    signed: the limits then trip at the same point for everyone. The per-address limit is
+    shared by everyone who types that address, its owner included, so callers must not
+    let it show (see ``petitions.services.manage_links.manage_link_request``); the per-client
+    one depends only on the requester and may. A request without a usable client IP shares
+    one bucket with all such requests (fails closed). ``ratelimit_hit`` keys every counter
+    under the rotating salt, so no key names an IP or an address.
     """
     ip_ok = client_ratelimit_hit(
         ip=ip, scope="manage:ip", limit=settings.RATE_MANAGE_IP_PER_HOUR, window_seconds=3600
@@ -234,6 +265,6 @@ def manage_link_request_limit(*, ip: str, email: str) -> str:
         limit=settings.RATE_MANAGE_ADDRESS_PER_HOUR,
         window_seconds=3600,
     )
-    if not address_ok:
-        return "address"
-    return "" if ip_ok else "ip"
+    if not ip_ok:
+        return "ip"
+    return "" if address_ok else "address"

@@ -100,6 +100,13 @@ class Signature(models.Model):
             # The integrity task groups by status per petition; staff search by time window.
             models.Index(fields=["petition", "status"], name="signature_petition_status"),
             models.Index(fields=["created_at"], name="signature_created"),
+            # The sweep that deletes pending signatures past their link's lifetime runs
+            # every minute: it reads only the (few) pending rows.
+            models.Index(
+                fields=["confirmation_requested_at"],
+                name="signature_pending",
+                condition=models.Q(status="pending"),
+            ),
             models.Index(
                 fields=["petition", "-confirmed_at"],
                 name="signature_public_recent",

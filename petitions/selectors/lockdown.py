@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from campaigns.models import Campaign
 from mailer.models import OutboxMessage
+from mailer.selectors import outbox_messages_count
 from petitions.models import Consent, Petition, Signature
 
 
@@ -45,9 +46,11 @@ def campaign_lockdown_summary(*, campaign: Campaign) -> LockdownSummary:
         supporters=supporters,
         supporters_deleted=supporters - elsewhere,
         consents=Consent.objects.filter(campaign=campaign).count(),
-        queued_emails=OutboxMessage.objects.filter(
-            petition__campaign=campaign, status=OutboxMessage.Status.QUEUED
-        ).count(),
+        queued_emails=outbox_messages_count(
+            about_key="petition",
+            about_ids=[p.pk for p in petitions],
+            statuses=[OutboxMessage.Status.QUEUED],
+        ),
         counted=sum(count for _, _, count, _ in totals),
         paper=sum(paper for _, _, _, paper in totals),
     )

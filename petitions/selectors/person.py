@@ -13,6 +13,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from mailer import selectors as mail_selectors
+from petitions import emails
 from petitions.models import Consent, Petition, Signature, Supporter
 from petitions.services.erasure import SUPPORTER_UNLINKED_KEEP
 from petitions.services.retention import petition_retention_ends
@@ -131,7 +133,9 @@ def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
                 "created_at": _iso(message.created_at),
                 "sent_at": _iso(message.sent_at),
             }
-            for message in supporter.outbox_messages.order_by("created_at", "pk")
+            for message in mail_selectors.outbox_messages_of_recipient(
+                recipient_ref=emails.supporter_ref(supporter_id=supporter.pk)
+            )
         ],
     }
 

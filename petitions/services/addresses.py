@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from mailer.models import OutboxMessage
+from mailer import selectors as mail_selectors
+from petitions import emails
 from petitions.models import Consent, Signature, Supporter
 from trust import identity
 
@@ -53,9 +54,8 @@ def _droppable(supporters: QuerySet[Supporter], *, now: datetime) -> QuerySet[Su
         status=Signature.Status.PENDING,
         confirmation_requested_at__gt=now - timedelta(days=settings.CONFIRM_MAX_AGE_DAYS),
     )
-    unsent_mail = OutboxMessage.objects.filter(
-        supporter=OuterRef("pk"),
-        status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING],
+    unsent_mail = mail_selectors.outbox_messages_unsent(
+        recipient_ref=emails.supporter_ref_expression()
     )
     return (
         supporters.filter(email_dropped_at__isnull=True)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from petitions import emails
 from petitions.models import SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
@@ -48,6 +49,7 @@ def supporter_erase(*, supporter: Supporter) -> int:
         Signature.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
             supporter=None, display=Signature.Display.HIDDEN, ip_hash="", ip_network_hash=""
         )
+        emails.supporters_mail_delete(supporter_ids=[supporter.pk])
         Supporter.objects.filter(pk=supporter.pk).delete()
     petition_recent_signers_forget(petition_ids={petition_id for _, _, petition_id in rows})
     logger.info("a supporter was erased at their request")
@@ -74,6 +76,7 @@ def supporters_unlinked_delete(*, batch_size: int = 500) -> int:
                 .values_list("pk", flat=True)[:batch_size]
             )
             if ids:
+                emails.supporters_mail_delete(supporter_ids=ids)
                 Supporter.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
         if len(ids) < batch_size:

@@ -15,9 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
-from mailer import services as mailer
-from mailer.models import OutboxMessage
-from petitions import tokens
+from mailer import selectors as mail_selectors
+from petitions import emails, tokens
 from petitions.models import ManageLinkRequest, Supporter
 from petitions.services.addresses import supporter_email_restore
 from trust import identity
@@ -44,7 +43,7 @@ class ManageItemNotFoundError(Exception):
 
 
 class ManageLinkRateLimitedError(Exception):
-    """Too many requests for a manage link; ``scope`` says which limit: "ip" or "address"."""
+    """Too many requests for a manage link from one client; ``scope`` is "ip"."""
 
     def __init__(self, scope: str) -> None:
         super().__init__(scope)
@@ -57,17 +56,23 @@ def manage_link_request(*, email: str, language: str, ip: str) -> ManageLinkRequ
     The work done here is the same for every address (two rate-limit hits, one row, one
     task), so neither the answer nor the time it takes tells whether the address has
     signed; ``manage_link_request_process`` then mails the link if it has. Raises
-    ``ManageLinkRateLimitedError`` past the limits per client IP or per address
-    (``RATE_MANAGE_IP_PER_HOUR``, ``RATE_MANAGE_ADDRESS_PER_HOUR``), which count known
-    and unknown addresses alike.
+    ``ManageLinkRateLimitedError`` past the limit per client (``RATE_MANAGE_IP_PER_HOUR``),
+    which depends only on the requester.
+
+    Past the limit per address (``RATE_MANAGE_ADDRESS_PER_HOUR``) the request is taken like
+    any other, with the same row and task, but the row holds no address, so nobody is
+    mailed. That limit is shared by everyone who types the address: an answer of its own
+    would tell a stranger whether the owner asked for a link this hour. The owner loses
+    nothing: the first request of the hour has mailed them a link already.
     """
     from petitions import tasks  # the tasks module imports the services
 
     exceeded = manage_link_request_limit(ip=ip, email=email)
-    if exceeded:
+    if exceeded == "ip":
         raise ManageLinkRateLimitedError(exceeded)
+    recorded = "" if exceeded == "address" else email
     with transaction.atomic():
-        request = ManageLinkRequest.objects.create(email=email, language=language)
+        request = ManageLinkRequest.objects.create(email=recorded, language=language)
         enqueue_on_commit(tasks.manage_link_request_process, request.pk)
     return request
 
@@ -87,6 +92,8 @@ def manage_link_request_process(*, request_id: int) -> bool:
         if not ManageLinkRequest.objects.filter(pk=request.pk).delete()[0]:
             return False
         if request.created_at < timezone.now() - MANAGE_LINK_REQUEST_STALE:
+            return False
+        if not request.email:  # taken past the limit per address: answered, not mailed
             return False
         return _manage_link_send(email=request.email, language=request.language)
 
@@ -127,7 +134,7 @@ def _manage_link_send(*, email: str, language: str) -> bool:
     if supporter is None or _manage_link_sent_recently(supporter=supporter):
         return False
     supporter_email_restore(supporter=supporter, email=email)
-    mailer.signature_manage_link_email_queue(supporter=supporter, language=language)
+    emails.signature_manage_link_email_queue(supporter=supporter, language=language)
     return True
 
 
@@ -135,11 +142,11 @@ def _manage_link_sent_recently(*, supporter: Supporter) -> bool:
     interval = timedelta(seconds=settings.MANAGE_LINK_INTERVAL_SECONDS)
     if not interval:
         return False
-    return OutboxMessage.objects.filter(
-        supporter=supporter,
-        kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK,
-        created_at__gt=timezone.now() - interval,
-    ).exists()
+    last = mail_selectors.outbox_message_last_created_at(
+        recipient_ref=emails.supporter_ref(supporter_id=supporter.pk),
+        kind=emails.SIGNATURE_MANAGE_LINK,
+    )
+    return last is not None and last > timezone.now() - interval
 
 
 def manage_token_make(*, supporter: Supporter) -> str:

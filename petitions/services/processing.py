@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from mailer import selectors as mail_selectors
 from mailer import services as mailer
-from mailer.models import OutboxMessage
-from petitions.models import Petition, SignAttempt, Signature, Supporter
+from petitions import emails
+from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.services import addresses
 from petitions.services.locks import petition_signing_lock
 from petitions.services.signing import (
@@ -118,7 +119,7 @@ def sign_attempt_process(*, attempt_id: int) -> SignResult:
         # it until this mail has gone; the drop task removes it.
         addresses.supporter_email_restore(supporter=supporter, email=attempt.email)
         if signature.status == Signature.Status.CONFIRMED:
-            mailer.signature_already_signed_email_queue(
+            emails.signature_already_signed_email_queue(
                 signature=signature, language=attempt.language
             )
             attempt.delete()
@@ -126,7 +127,7 @@ def sign_attempt_process(*, attempt_id: int) -> SignResult:
         attempt.signature = signature
         attempt.processed_at = timezone.now()
         attempt.save(update_fields=["signature", "processed_at"])
-        mailer.signature_confirm_email_queue(sign_attempt=attempt)
+        emails.signature_confirm_email_queue(sign_attempt=attempt)
     return SignResult(signature=signature, created=created, attempt=attempt)
 
 
@@ -211,9 +212,11 @@ def sign_attempts_delete(*, attempts: QuerySet[SignAttempt]) -> int:
 
     Mail already sent keeps its outbox row (the person's record of what we sent them).
     """
-    OutboxMessage.objects.filter(
-        sign_attempt__in=attempts, status=OutboxMessage.Status.QUEUED
-    ).delete()
+    mailer.outbox_messages_delete(
+        about_key="sign_attempt",
+        about_ids=list(attempts.values_list("pk", flat=True)),
+        unsent_only=True,
+    )
     deleted, _ = attempts.delete()
     return deleted
 
@@ -231,13 +234,15 @@ def sign_attempts_sweep(
     until none is left or ``budget`` has passed (the next run, a minute later, goes on), so
     the backlog of a long outage drains at several thousand attempts a minute. Expired
     attempts (and the unsent mail that carries their code) go: nothing can confirm them
-    any more. Returns how many attempts were processed.
+    any more, and then the pending signatures they leave behind
+    (``signatures_pending_expire``). Returns how many attempts were processed.
     """
     started = time.monotonic()
     now = timezone.now()
     sign_attempts_delete(
         attempts=SignAttempt.objects.filter(created_at__lt=now - confirm_max_age())
     )
+    signatures_pending_expire(now=now)
     processed, after = 0, 0
     while time.monotonic() - started < budget.total_seconds():
         ids = list(
@@ -260,3 +265,79 @@ def sign_attempts_sweep(
             break
         after = ids[-1]
     return processed
+
+
+def signatures_pending_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Delete pending signatures that can no longer be confirmed, and the people they leave
+    with nothing; returns how many signatures went.
+
+    A pending signature goes once no attempt of it is left (their links have expired) and
+    its last confirmation email was asked for more than ``CONFIRM_MAX_AGE_DAYS`` ago.
+    Anyone can type a stranger's address: without this, the stranger's keyed address would
+    stay tied to the petition until its retention ends. Pending signatures were never
+    counted, so counts and the public integrity line do not move. A supporter left with no
+    signature, no consent and no mail still to send goes too; someone with a confirmed
+    signature or a consent always keeps one of them, and stays. A pending signature that an
+    anonymised petition detached names nobody and stays.
+
+    Each batch locks the supporters first, then their signatures, as signing does, and
+    skips rows that someone holds: a person signing again at this moment keeps their
+    signature (the next run looks again), and this never waits on a lock, so it cannot
+    deadlock with signing, withdrawing or erasing.
+    """
+    cutoff = (now or timezone.now()) - confirm_max_age()
+    expired = Signature.objects.filter(
+        status=Signature.Status.PENDING,
+        supporter__isnull=False,
+        confirmation_requested_at__lt=cutoff,
+    ).exclude(Exists(SignAttempt.objects.filter(signature=OuterRef("pk"))))
+    deleted, after = 0, 0
+    while True:
+        candidates = list(
+            expired.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "supporter_id")[:batch_size]
+        )
+        if not candidates:
+            break
+        with transaction.atomic():
+            supporter_ids = list(
+                Supporter.objects.select_for_update(skip_locked=True)
+                .filter(pk__in={supporter_id for _, supporter_id in candidates})
+                .values_list("pk", flat=True)
+            )
+            ids = list(
+                expired.select_for_update(skip_locked=True)
+                .filter(pk__in=[pk for pk, _ in candidates], supporter_id__in=supporter_ids)
+                .values_list("pk", flat=True)
+            )
+            # Its confirmation emails' outbox rows go with it (they tie the person to the
+            # petition); a consent that points at it (rows older than sign attempts) stays,
+            # pointing at none, and so does its supporter.
+            # The outbox holds no foreign keys (it is at the ground): its rows about these
+            # signatures, and to the people deleted with them, are deleted by name.
+            mailer.outbox_messages_delete(about_key="signature", about_ids=ids)
+            _, per_model = Signature.objects.filter(pk__in=ids).delete()
+            deleted += per_model.get(Signature._meta.label, 0)
+            left = _supporters_left_with_nothing(supporter_ids=supporter_ids)
+            gone = list(left.values_list("pk", flat=True))
+            emails.supporters_mail_delete(supporter_ids=gone)
+            Supporter.objects.filter(pk__in=gone).delete()
+        if len(candidates) < batch_size:
+            break
+        after = candidates[-1][0]
+    if deleted:
+        logger.info("expired pending signatures deleted: %s", deleted)
+    return deleted
+
+
+def _supporters_left_with_nothing(*, supporter_ids: list[int]) -> QuerySet[Supporter]:
+    unsent_mail = mail_selectors.outbox_messages_unsent(
+        recipient_ref=emails.supporter_ref_expression()
+    )
+    return (
+        Supporter.objects.filter(pk__in=supporter_ids)
+        .exclude(Exists(Signature.objects.filter(supporter=OuterRef("pk"))))
+        .exclude(Exists(Consent.objects.filter(supporter=OuterRef("pk"))))
+        .exclude(Exists(unsent_mail))
+    )

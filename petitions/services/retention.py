@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
-from mailer.models import OutboxMessage
+from mailer import services as mailer
+from petitions import emails
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.locks import petition_signing_lock
@@ -92,9 +93,7 @@ def petition_anonymise(*, petition: Petition) -> int:
             set(signatures.exclude(supporter=None).values_list("supporter_id", flat=True))
         )
         # Queued mail must not go out; sent mail would still say who signed.
-        OutboxMessage.objects.filter(
-            Q(petition=petition) | Q(signature__petition=petition)
-        ).delete()
+        mailer.outbox_messages_delete(about_key="petition", about_ids=[petition.pk])
         Consent.objects.filter(signature__petition=petition).update(signature=None)
         detached = signatures.exclude(supporter=None).count()
         signatures.update(
@@ -131,6 +130,9 @@ def _supporters_release(*, supporter_ids: list[int], campaign_id: int) -> None:
             supporter_id__in=[pk for pk in chunk if pk not in still_in_campaign],
         ).delete()
         Supporter.objects.filter(pk__in=chunk, signatures__isnull=True).delete()
+        # The outbox holds no foreign key: the mail of those just deleted goes here.
+        kept = set(Supporter.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        emails.supporters_mail_delete(supporter_ids=[pk for pk in chunk if pk not in kept])
 
 
 def petitions_retention_apply(*, now: datetime | None = None) -> int:

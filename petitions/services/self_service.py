@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from mailer.models import OutboxMessage
+from mailer import services as mailer
 from petitions.models import Consent, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
@@ -80,7 +80,7 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
         if signature.status not in STANDING_STATUSES:
             return signature
         Consent.objects.filter(signature=signature).update(signature=None)
-        OutboxMessage.objects.filter(signature=signature).delete()
+        mailer.outbox_messages_delete(about_key="signature", about_ids=[signature.pk])
         # Its attempts hold the address and name as typed, and their links could confirm it.
         SignAttempt.objects.filter(signature=signature).delete()
         signature_statuses_change(

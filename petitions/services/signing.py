@@ -179,10 +179,13 @@ def _verdict(
 ) -> tuple[str, str]:
     """(invalid reason, detail) for this attempt, or ("", "") when it looks genuine.
 
-    The attempt is counted against the rate limits even when the caller already found it
-    automated, so that a script cannot spend the limits without being counted.
+    The attempt is counted against the per-client limits even when the caller already
+    found it automated, so that a script cannot spend them without being counted; trust
+    leaves it out of the per-domain limit, which strangers share.
     """
-    flag, detail = sign_attempt_assess(petition_id=petition.pk, ip=client_ip or "", email=email)
+    flag, detail = sign_attempt_assess(
+        petition_id=petition.pk, ip=client_ip or "", email=email, automated=bool(automated)
+    )
     if automated:
         return str(Signature.InvalidReason.AUTOMATED), automated
     if flag is None:

@@ -41,7 +41,7 @@ from django.db import connection
 
 from config.celery import app as celery_app
 from mailer.models import OutboxMessage
-from petitions import services
+from petitions import emails, services
 from petitions.models import Consent, Petition, Signature, Supporter
 from petitions.services import addresses
 from tests.factories import campaign_create, petition_create
@@ -554,9 +554,9 @@ def test_signing_again_makes_no_second_signature_and_mails_already_signed(
     signature = Signature.objects.get(petition=petition)
     assert signature.status == Signature.Status.CONFIRMED
     assert list(OutboxMessage.objects.order_by("pk").values_list("kind", flat=True)) == [
-        OutboxMessage.Kind.SIGNATURE_CONFIRM,
-        OutboxMessage.Kind.SIGNATURE_CONFIRM,
-        OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED,
+        emails.SIGNATURE_CONFIRM,
+        emails.SIGNATURE_CONFIRM,
+        emails.SIGNATURE_ALREADY_SIGNED,
     ]
     assert services.signature_counts_refresh() == 1
     petition.refresh_from_db()

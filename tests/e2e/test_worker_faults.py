@@ -397,7 +397,8 @@ def test_a_worker_that_loses_redis_mid_send_reconnects_and_the_email_arrives(
     wait_for(
         lambda: (
             handler.per_recipient()["first@example.org"] == 1
-            and OutboxMessage.objects.get(signature=first).status == OutboxMessage.Status.SENT
+            and OutboxMessage.objects.get(about__signature=str(first.pk)).status
+            == OutboxMessage.Status.SENT
         ),
         timeout=30,
         describe=lambda: f"the email in hand; {outbox_statuses()}\n{worker.log()}",

@@ -132,7 +132,7 @@ def test_a_real_confirmation_email_lands_in_the_outbox_dir(settings, tmp_path, c
     settings.OUTBOX_DIR = tmp_path
     petition = petition_create(title="Свободу политзаключённым")
     signature = signature_create(petition=petition, name="Анна", language="ru")
-    message = OutboxMessage.objects.get(signature=signature)
+    message = OutboxMessage.objects.get(about__signature=str(signature.pk))
 
     assert outbox_message_send(message_id=message.pk).status == OutboxMessage.Status.SENT
 

@@ -11,7 +11,9 @@ from django.test import Client
 
 from mailer import services
 from mailer.models import OutboxMessage
+from mailer.registry import UnknownEmailKindError
 from mailer.services import NO_ADDRESS_ERROR, email_render, outbox_message_send
+from petitions import emails
 from petitions.models import Supporter
 from tests.factories import petition_create, signature_create
 
@@ -44,11 +46,10 @@ def manage_url(text: str) -> str:
 def test_queuing_writes_a_row_about_the_supporter_alone(django_capture_on_commit_callbacks):
     supporter = supporter_create()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = services.signature_manage_link_email_queue(supporter=supporter, language="ru")
-    assert message.kind == OutboxMessage.Kind.SIGNATURE_MANAGE_LINK
-    assert message.supporter == supporter
-    assert message.signature is None
-    assert message.petition is None
+        message = emails.signature_manage_link_email_queue(supporter=supporter, language="ru")
+    assert message.kind == emails.SIGNATURE_MANAGE_LINK
+    assert message.recipient_ref == f"petitions.supporter:{supporter.pk}"
+    assert message.about == {}
     assert message.language == "ru"
     assert message.status == OutboxMessage.Status.QUEUED
     assert len(callbacks) == 1
@@ -56,13 +57,23 @@ def test_queuing_writes_a_row_about_the_supporter_alone(django_capture_on_commit
 
 def test_a_message_without_a_language_takes_the_supporters():
     supporter = supporter_create(language="ru")
-    message = services.signature_manage_link_email_queue(supporter=supporter)
+    message = emails.signature_manage_link_email_queue(supporter=supporter)
     assert message.language == "ru"
 
 
-def test_a_message_needs_a_signature_or_a_supporter():
-    with pytest.raises(ValueError, match="signature or a supporter"):
-        services.outbox_message_queue(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+def test_a_message_needs_a_recipient():
+    with pytest.raises(ValueError, match="needs a recipient"):
+        services.outbox_message_queue(
+            kind=emails.SIGNATURE_MANAGE_LINK, recipient_ref="", language="en"
+        )
+
+
+def test_a_message_of_a_kind_nobody_registered_is_refused():
+    with pytest.raises(UnknownEmailKindError):
+        services.outbox_message_queue(
+            kind="no_such_email", recipient_ref="petitions.supporter:1", language="en"
+        )
+    assert not OutboxMessage.objects.exists()
 
 
 def test_the_email_has_text_and_html_with_a_working_link(
@@ -71,7 +82,7 @@ def test_the_email_has_text_and_html_with_a_working_link(
     supporter = supporter_create(name="Anna Karenina")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.signature_manage_link_email_queue(supporter=supporter, language="en")
+        emails.signature_manage_link_email_queue(supporter=supporter, language="en")
     [email] = mail.outbox
     assert email.to == [ADDRESS]
     assert email.from_email == settings.DEFAULT_FROM_EMAIL
@@ -92,13 +103,13 @@ def test_the_email_has_text_and_html_with_a_working_link(
     response = Client().get(urlsplit(manage_url(email.body)).path)
     assert response.status_code == 200
     assert "Anna Karenina" in response.content.decode()
-    message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    message = OutboxMessage.objects.get(kind=emails.SIGNATURE_MANAGE_LINK)
     assert message.status == OutboxMessage.Status.SENT
 
 
 def test_the_email_is_in_the_language_asked_in():
     supporter = supporter_create(name="Анна")
-    message = services.signature_manage_link_email_queue(supporter=supporter, language="ru")
+    message = emails.signature_manage_link_email_queue(supporter=supporter, language="ru")
     rendered = email_render(message=message)
     assert "Здравствуйте, Анна!" in rendered.text
     assert '<html lang="ru">' in rendered.html
@@ -106,7 +117,7 @@ def test_the_email_is_in_the_language_asked_in():
 
 def test_the_name_is_escaped_in_html_and_plain_in_text():
     supporter = supporter_create(name="<b>Eve</b> & co")
-    message = services.signature_manage_link_email_queue(supporter=supporter, language="en")
+    message = emails.signature_manage_link_email_queue(supporter=supporter, language="en")
     rendered = email_render(message=message)
     assert "Hello <b>Eve</b> & co," in rendered.text
     assert "<b>Eve</b>" not in rendered.html
@@ -116,7 +127,7 @@ def test_the_name_is_escaped_in_html_and_plain_in_text():
 def test_someone_who_never_confirmed_is_greeted_without_a_name():
     """Their name is not stored until they confirm, and nobody else's typing may stand in."""
     supporter = supporter_create(name="Typed By Someone", confirmed=False)
-    message = services.signature_manage_link_email_queue(supporter=supporter)
+    message = emails.signature_manage_link_email_queue(supporter=supporter)
 
     rendered = email_render(message=message)
 
@@ -126,7 +137,7 @@ def test_someone_who_never_confirmed_is_greeted_without_a_name():
 
 def test_the_link_carries_no_personal_data():
     supporter = supporter_create(name="Anna Karenina")
-    message = services.signature_manage_link_email_queue(supporter=supporter, language="en")
+    message = emails.signature_manage_link_email_queue(supporter=supporter, language="en")
     url = manage_url(email_render(message=message).text)
     assert "anna" not in url.lower()
     assert "example" not in url.lower()
@@ -134,7 +145,7 @@ def test_the_link_carries_no_personal_data():
 
 def test_a_message_to_a_dropped_address_fails_for_good_and_sends_nothing():
     supporter = supporter_create()
-    message = services.signature_manage_link_email_queue(supporter=supporter, language="en")
+    message = emails.signature_manage_link_email_queue(supporter=supporter, language="en")
     Supporter.objects.filter(pk=supporter.pk).update(email="")
     mail.outbox.clear()
     outcome = outbox_message_send(message_id=message.pk)
@@ -149,7 +160,7 @@ def test_a_message_to_a_dropped_address_fails_for_good_and_sends_nothing():
 
 def test_a_confirmation_to_a_dropped_address_fails_for_good_too():
     signature = signature_create(petition=petition_create())
-    message = OutboxMessage.objects.get(signature=signature)
+    message = OutboxMessage.objects.get(about__signature=str(signature.pk))
     Supporter.objects.filter(signatures=signature).update(email="")
     assert outbox_message_send(message_id=message.pk).status == OutboxMessage.Status.FAILED
     assert mail.outbox == []

@@ -29,8 +29,9 @@ from mailer import services
 from mailer.models import OutboxMessage
 from mailer.services import claim_lease, outbox_message_send, retry_delay
 from mailer.tasks import outbox_requeue, outbox_send
+from petitions import emails
 from petitions import services as petitions
-from petitions.models import Signature
+from petitions.models import Signature, Supporter
 from tests.factories import petition_create, post_and_run_tasks, signature_create
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,7 @@ def esp_error(status: int, body: str = "") -> AnymailRequestsAPIError:
 def queued_message(**fields: Any) -> OutboxMessage:
     """A signature's confirmation email, written but not sent (its commit never happens)."""
     signature = signature_create(**fields)
-    return OutboxMessage.objects.get(signature=signature)
+    return OutboxMessage.objects.get(about__signature=str(signature.pk))
 
 
 def message_in_state(*, age: timedelta = timedelta(minutes=5), **state: Any) -> OutboxMessage:
@@ -94,11 +95,11 @@ def test_queuing_writes_the_row_in_the_transaction_and_enqueues_only_after_commi
     with mock.patch.object(outbox_send, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             signature = signature_create(petition=petition)
-            message = OutboxMessage.objects.get(signature=signature)
+            message = OutboxMessage.objects.get(about__signature=str(signature.pk))
             assert message.status == OutboxMessage.Status.QUEUED
-            assert message.kind == OutboxMessage.Kind.SIGNATURE_CONFIRM
-            assert message.supporter == signature.supporter
-            assert message.petition == petition
+            assert message.kind == emails.SIGNATURE_CONFIRM
+            assert message.recipient_ref == f"petitions.supporter:{signature.supporter_id}"
+            assert message.about["petition"] == str(petition.pk)
 
         assert apply_async.call_count == 0
         assert mail.outbox == []
@@ -117,7 +118,10 @@ def test_the_commit_callback_sends_the_email(django_capture_on_commit_callbacks)
     assert len(callbacks) == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [ADDRESS]
-    assert OutboxMessage.objects.get(signature=signature).status == OutboxMessage.Status.SENT
+    assert (
+        OutboxMessage.objects.get(about__signature=str(signature.pk)).status
+        == OutboxMessage.Status.SENT
+    )
 
 
 def test_a_rolled_back_transaction_leaves_no_row_and_sends_nothing(
@@ -560,7 +564,9 @@ def test_the_requeue_task_sends_a_message_whose_task_was_lost():
 
     assert result.result == 1
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [lost.supporter.email]
+    assert mail.outbox[0].to == [
+        Supporter.objects.get(signatures__pk=lost.about["signature"]).email
+    ]
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert lost.status == OutboxMessage.Status.SENT
@@ -620,7 +626,7 @@ def test_the_confirmation_email_goes_to_the_address_as_typed_with_automated_head
     assert parsed["X-Auto-Response-Suppress"] == "All"
     assert email.subject == f"Confirm your signature: {petition.title}"
     signature = Signature.objects.get()
-    assert OutboxMessage.objects.get().signature == signature
+    assert OutboxMessage.objects.get().about["signature"] == str(signature.pk)
     html = html_of(email)
     code_url = f"{settings.SITE_URL}/p/{petition.slug}/confirm/"
     for part in (email.body, html):
@@ -642,7 +648,7 @@ def test_the_already_signed_email_has_the_same_headers(django_capture_on_commit_
     assert email.extra_headers["Auto-Submitted"] == "auto-generated"
     assert email.subject == f"You have already signed: {petition.title}"
     message = OutboxMessage.objects.get(status=OutboxMessage.Status.SENT)
-    assert message.kind == OutboxMessage.Kind.SIGNATURE_ALREADY_SIGNED
+    assert message.kind == emails.SIGNATURE_ALREADY_SIGNED
 
 
 def test_the_subject_has_no_newlines_even_when_the_title_does(django_capture_on_commit_callbacks):
@@ -683,7 +689,7 @@ def test_the_email_is_written_in_the_signers_language(django_capture_on_commit_c
         signature = signature_create(language="ru")
 
     [email] = mail.outbox
-    assert OutboxMessage.objects.get(signature=signature).language == "ru"
+    assert OutboxMessage.objects.get(about__signature=str(signature.pk)).language == "ru"
     assert email.subject.startswith("Подтвердите")
 
 

@@ -50,7 +50,7 @@ class WatchingBackend(BaseEmailBackend):
 @pytest.fixture
 def watched(settings: Any) -> OutboxMessage:
     settings.EMAIL_BACKEND = f"{__name__}.WatchingBackend"
-    message = OutboxMessage.objects.get(signature=signature_create())
+    message = OutboxMessage.objects.get(about__signature=str(signature_create().pk))
     WatchingBackend.steps = []
     WatchingBackend.close_fails = False
     WatchingBackend.message_id = message.pk
@@ -98,7 +98,7 @@ def test_a_send_whose_worker_died_is_claimed_again_only_after_the_lease(watched)
 
 
 def test_the_sweep_enqueues_a_waiting_message_once_per_period_not_at_every_run():
-    message = OutboxMessage.objects.get(signature=signature_create())
+    message = OutboxMessage.objects.get(about__signature=str(signature_create().pk))
     OutboxMessage.objects.filter(pk=message.pk).update(
         created_at=timezone.now() - timedelta(minutes=5)
     )

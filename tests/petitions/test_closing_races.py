@@ -41,7 +41,7 @@ def personal_rows(petition: Petition) -> dict[str, int]:
         "attempts": SignAttempt.objects.filter(petition=petition).count(),
         "supporters": Supporter.objects.count(),
         "consents": Consent.objects.filter(campaign=petition.campaign).count(),
-        "mail": OutboxMessage.objects.filter(petition=petition).count(),
+        "mail": OutboxMessage.objects.filter(about__petition=str(petition.pk)).count(),
     }
 
 

@@ -46,7 +46,8 @@ def campaign() -> Campaign:
     services.petition_integrity_refresh()
     Petition.objects.filter(pk=first.pk).update(paper_count=40)
     # The confirmed signers' emails went out; the pending signer's is still queued.
-    OutboxMessage.objects.exclude(signature__status=Signature.Status.PENDING).update(
+    pending = Signature.objects.filter(status=Signature.Status.PENDING).values_list("pk", flat=True)
+    OutboxMessage.objects.exclude(about__signature__in=[str(pk) for pk in pending]).update(
         status=OutboxMessage.Status.SENT
     )
     return campaign
@@ -83,7 +84,9 @@ def assert_locked_down(campaign: Campaign) -> None:
     assert petitions[0].paper_count == 40
     assert petitions[1].integrity == {"pending": 1, "withdrawn": 0, "invalidated": {"automated": 1}}
     assert not Consent.objects.filter(campaign=campaign).exists()
-    assert not OutboxMessage.objects.filter(petition__campaign=campaign).exists()
+    assert not OutboxMessage.objects.filter(
+        about__petition__in=[str(pk) for pk in campaign.petitions.values_list("pk", flat=True)]
+    ).exists()
     assert not SignAttempt.objects.filter(petition__campaign=campaign).exists()
     # Only the person who also signed elsewhere is still a supporter.
     assert [s.email for s in Supporter.objects.all()] == ["also@example.org"]

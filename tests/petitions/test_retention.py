@@ -165,7 +165,7 @@ def test_anonymising_removes_personal_data_but_keeps_counts_and_integrity():
         == []
     )
     assert raw("SELECT COUNT(*) FROM petitions_consent") == [(0,)]
-    assert not OutboxMessage.objects.filter(petition=petition).exists()
+    assert not OutboxMessage.objects.filter(about__petition=str(petition.pk)).exists()
     # Attempts held addresses, names and codes: none is left, confirmed or not.
     assert raw("SELECT COUNT(*) FROM petitions_signattempt") == [(0,)]
     # Statuses, tallies and counts stay.

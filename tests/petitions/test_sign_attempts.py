@@ -60,7 +60,7 @@ def test_the_attempt_is_processed_by_its_task_and_mailed_its_own_code(
     assert attempt.signature == Signature.objects.get()
     [message] = mail.outbox
     assert attempt.confirm_code[:4] in message.body
-    assert OutboxMessage.objects.get().sign_attempt == attempt
+    assert OutboxMessage.objects.get().about["sign_attempt"] == str(attempt.pk)
 
 
 def test_a_sign_while_the_broker_is_down_is_answered_and_mailed_by_the_sweep(
@@ -96,7 +96,7 @@ def test_the_sweep_deletes_attempts_whose_link_expired_with_their_unsent_mail(pe
     services.sign_attempts_sweep()
 
     assert list(SignAttempt.objects.values_list("signature", flat=True)) == [fresh.pk]
-    assert not OutboxMessage.objects.filter(signature=signature).exists()
+    assert not OutboxMessage.objects.filter(about__signature=str(signature.pk)).exists()
     signature.refresh_from_db()
     assert signature.status == Signature.Status.PENDING  # the row stays; nobody can confirm it
 

@@ -1,6 +1,7 @@
 """The Django admin cannot be used to do irreversible harm by accident or by guessing:
 lockdown needs its own right, signatures and supporters are never hard-deleted from a list
-(invalidate or erase instead), and sign-in attempts are limited per account and per IP."""
+(invalidate or erase instead), and sign-in attempts are limited per client network, per
+account from one network, and per account from everywhere."""
 
 from __future__ import annotations
 
@@ -178,7 +179,10 @@ def test_staff_who_may_not_delete_supporters_cannot_erase(client):
 
 
 @pytest.fixture
-def staff_account():  # type: ignore[no-untyped-def]
+def staff_account(settings):  # type: ignore[no-untyped-def]
+    # Dozens of wrong passwords per test: a fast hasher keeps them from taking a minute.
+    # The limits are checked before any password is, whatever the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return get_user_model().objects.create_user(
         username="organiser", password=PASSWORD, is_staff=True
     )
@@ -240,3 +244,70 @@ def test_one_client_ip_cannot_try_many_accounts(settings, staff_account):
 
     assert THROTTLED in login(Client(), "organiser", PASSWORD, ip="198.51.100.9")
     assert login(Client(), "organiser", PASSWORD, ip="198.51.100.10") == "signed in"
+
+
+def test_addresses_of_one_ipv6_slash_64_are_one_client(settings, staff_account):
+    settings.RATE_LOGIN_IP_PER_HOUR = 3
+    for n in range(3):
+        login(Client(), f"guess{n}", "wrong", ip=f"2001:db8:5:6::{n + 1:x}")
+
+    # A fresh address in the same /64 is the same client; the next /64 is another one.
+    assert THROTTLED in login(Client(), "organiser", PASSWORD, ip="2001:db8:5:6::ffff")
+    assert login(Client(), "organiser", PASSWORD, ip="2001:db8:5:7::1") == "signed in"
+
+
+def test_the_slash_64s_of_one_slash_48_share_a_wider_limit(settings, staff_account):
+    settings.RATE_LOGIN_IP_PER_HOUR = 3
+    settings.RATE_LOGIN_NETWORK_PER_HOUR = 5
+    for n in range(5):
+        login(Client(), f"guess{n}", "wrong", ip=f"2001:db8:5:{n:x}::1")
+
+    assert THROTTLED in login(Client(), "organiser", PASSWORD, ip="2001:db8:5:ff::1")
+    assert login(Client(), "organiser", PASSWORD, ip="2001:db8:6::1") == "signed in"
+
+
+def test_strangers_guessing_an_account_do_not_lock_its_owner_out(settings, staff_account):
+    settings.RATE_LOGIN_ACCOUNT_PER_HOUR = 3
+    for n in range(10):
+        for _ in range(3):
+            login(Client(), "organiser", "wrong", ip=f"198.51.100.{n}")
+        # Each stranger is stopped at the limit for that account from where they are.
+        assert THROTTLED in login(Client(), "organiser", PASSWORD, ip=f"198.51.100.{n}")
+
+    assert login(Client(), "organiser", PASSWORD, ip="203.0.113.50") == "signed in"
+
+
+def test_past_the_limit_across_all_clients_the_account_is_refused_everywhere(
+    settings, staff_account
+):
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 6
+    for n in range(6):
+        assert "Please enter the correct username" in login(
+            Client(), "organiser", "wrong", ip=f"198.51.100.{n}"
+        )
+
+    assert THROTTLED in login(Client(), "organiser", PASSWORD, ip="203.0.113.50")
+    assert login(Client(), "someone-else", "wrong", ip="203.0.113.51") != "signed in"
+    assert THROTTLED not in login(Client(), "someone-else", "wrong", ip="203.0.113.52")
+
+
+def test_an_unknown_account_meets_the_limit_across_clients_like_a_known_one(
+    settings, staff_account
+):
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 2
+    known = [login(Client(), "organiser", "wrong", ip=f"198.51.100.{n}") for n in range(4)]
+    unknown = [login(Client(), "nobody-here", "wrong", ip=f"198.51.101.{n}") for n in range(4)]
+
+    assert known == [text.replace("nobody-here", "organiser") for text in unknown]
+    assert THROTTLED not in known[1]
+    assert THROTTLED in known[2] and THROTTLED in known[3]
+
+
+def test_the_default_limits_keep_strangers_from_locking_staff_out():
+    from django.conf import settings as django_settings
+
+    assert django_settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR >= 100
+    assert (
+        django_settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR
+        >= 10 * django_settings.RATE_LOGIN_ACCOUNT_PER_HOUR
+    )

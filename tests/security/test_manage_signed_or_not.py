@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mailer.models import OutboxMessage
+from petitions import emails
 from petitions.models import ManageLinkRequest, Signature, Supporter
 from petitions.services import manage_links
 from tests.factories import petition_create, signature_create
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 KNOWN = "Known.Signer@example.org"
 UNKNOWN = "never.signed@example.org"
-LIMITED = "too often in the last hour"
+LIMITED = "from your network in the last hour"
 
 
 @pytest.fixture
@@ -54,10 +55,12 @@ def ask(email: str, *, ip: str = "198.51.100.7", client: Client | None = None) -
 
 
 def visible(response: Any) -> tuple[int, str, list[tuple[str, dict[str, str]]]]:
-    """What an outsider sees: status, the body without CSRF tokens, cookies without values."""
+    """What an outsider sees: status, the body without CSRF tokens, cookies without values
+    or clock-made expiry dates."""
     body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
     cookies = sorted(
-        (name, {k: str(v) for k, v in morsel.items()}) for name, morsel in response.cookies.items()
+        (name, {k: str(v) for k, v in morsel.items() if k != "expires"})
+        for name, morsel in response.cookies.items()
     )
     return response.status_code, body, cookies
 
@@ -102,7 +105,7 @@ def test_known_and_unknown_addresses_do_the_same_sql_and_enqueue_one_task_each(
     assert ManageLinkRequest.objects.count() == 2
     # The rows are encrypted and carry nothing that tells the two apart.
     assert {row.language for row in ManageLinkRequest.objects.all()} == {"en"}
-    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
 
 
 def test_the_number_of_queries_is_the_same_fixed_number_for_both(
@@ -134,24 +137,88 @@ def statuses(email: str, *, ips: list[str]) -> list[int]:
     return [ask(email, ip=ip).status_code for ip in ips]
 
 
-def test_the_limit_per_address_trips_at_the_same_point_for_known_and_unknown(signer, settings):
+def mailed(email: str, *, ips: list[str], capture: Callable[..., Any]) -> list[int]:
+    """Ask once from each IP; how many emails each request led to."""
+    counts = []
+    for ip in ips:
+        before = len(mail.outbox)
+        with capture(execute=True):
+            assert ask(email, ip=ip).status_code == 200
+        counts.append(len(mail.outbox) - before)
+    return counts
+
+
+def test_past_the_limit_per_address_the_answer_is_the_usual_one_and_nothing_is_mailed(
+    signer, settings, django_capture_on_commit_callbacks
+):
     settings.RATE_MANAGE_ADDRESS_PER_HOUR = 3
     settings.RATE_MANAGE_IP_PER_HOUR = 100
+    settings.MANAGE_LINK_INTERVAL_SECONDS = 0
     ips = [f"192.0.2.{n}" for n in range(1, 6)]  # a new IP each time: only the address counts
-    known = statuses(KNOWN, ips=ips)
-    unknown = statuses(UNKNOWN, ips=ips)
-    assert known == unknown == [200, 200, 200, 429, 429]
+    assert mailed(KNOWN, ips=ips, capture=django_capture_on_commit_callbacks) == [1, 1, 1, 0, 0]
+    assert mailed(UNKNOWN, ips=ips, capture=django_capture_on_commit_callbacks) == [0] * 5
+    assert not ManageLinkRequest.objects.exists()
 
 
-def test_the_limit_per_address_counts_every_spelling_of_it(signer, settings):
+def test_the_limit_per_address_counts_every_spelling_of_it(
+    signer, settings, django_capture_on_commit_callbacks
+):
     settings.RATE_MANAGE_ADDRESS_PER_HOUR = 2
     settings.RATE_MANAGE_IP_PER_HOUR = 100
+    settings.MANAGE_LINK_INTERVAL_SECONDS = 0
     spellings = [KNOWN, KNOWN.upper(), f"  {KNOWN.lower()} "]
-    assert [ask(email, ip=f"192.0.2.{n}").status_code for n, email in enumerate(spellings)] == [
-        200,
-        200,
-        429,
+    counts = [
+        mailed(email, ips=[f"192.0.2.{n}"], capture=django_capture_on_commit_callbacks)[0]
+        for n, email in enumerate(spellings)
     ]
+    assert counts == [1, 1, 0]
+
+
+def test_past_the_limit_per_address_the_request_does_the_same_work(
+    signer, settings, django_capture_on_commit_callbacks
+):
+    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 1
+    settings.RATE_MANAGE_IP_PER_HOUR = 100
+    within, within_sql, within_tasks = observed(KNOWN, django_capture_on_commit_callbacks)
+    past, past_sql, past_tasks = observed(KNOWN, django_capture_on_commit_callbacks)
+    assert visible(within) == visible(past)
+    assert within_sql == past_sql
+    assert within_tasks == past_tasks == 1
+    # The row past the limit holds no address: its task has nobody to mail.
+    rows = list(ManageLinkRequest.objects.order_by("pk"))
+    assert [row.email for row in rows] == [KNOWN, ""]
+    assert manage_links.manage_link_request_process(request_id=rows[1].pk) is False
+    assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
+
+
+Seen = tuple[tuple[int, str, list[tuple[str, dict[str, str]]]], list[str], int]
+
+
+def attacker_view(*, owner_asked: bool, capture: Callable[..., Any]) -> list[Seen]:
+    """Everything a stranger sees while asking for the owner's link until well past the
+    limit per address, after the owner has (or has not) asked for one this hour."""
+    from trust.ratelimit import ratelimit_reset
+
+    ratelimit_reset()
+    if owner_asked:
+        with capture(execute=True):
+            assert ask(KNOWN, ip="203.0.113.77").status_code == 200
+    seen: list[Seen] = []
+    for _ in range(5):
+        response, sql, tasks = observed(KNOWN, capture)
+        seen.append((visible(response), sql, tasks))
+    return seen
+
+
+def test_a_stranger_cannot_tell_whether_the_owner_asked_for_a_link(
+    signer, settings, django_capture_on_commit_callbacks
+):
+    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 3
+    settings.RATE_MANAGE_IP_PER_HOUR = 100
+    asked = attacker_view(owner_asked=True, capture=django_capture_on_commit_callbacks)
+    not_asked = attacker_view(owner_asked=False, capture=django_capture_on_commit_callbacks)
+    assert asked == not_asked
+    assert {answer[0] for answer, _, _ in asked} == {200}
 
 
 def test_the_limit_per_ip_trips_at_the_same_point_whatever_the_addresses(signer, settings):
@@ -183,16 +250,16 @@ def test_requests_without_a_usable_ip_share_one_bucket(settings):
     ]
 
 
-def test_past_a_limit_the_answer_is_specific_keeps_the_input_and_is_the_same_for_both(
+def test_past_the_ip_limit_the_answer_is_specific_keeps_the_input_and_is_the_same_for_both(
     signer, settings, django_capture_on_commit_callbacks
 ):
-    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 1
-    settings.RATE_MANAGE_IP_PER_HOUR = 100
+    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 100
+    settings.RATE_MANAGE_IP_PER_HOUR = 1
     ask(KNOWN, ip="192.0.2.1")
     ask(UNKNOWN, ip="192.0.2.2")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        known = ask(KNOWN, ip="192.0.2.3")
-        unknown = ask(KNOWN.replace("Known.Signer", "never.signed"), ip="192.0.2.4")
+        known = ask(KNOWN, ip="192.0.2.1")
+        unknown = ask(KNOWN.replace("Known.Signer", "never.signed"), ip="192.0.2.2")
     assert callbacks == []  # nothing recorded, nothing enqueued
     assert known.status_code == unknown.status_code == 429
     html = known.content.decode()
@@ -233,7 +300,7 @@ def test_the_interval_holds_across_many_requests_from_many_ips(
     assert {response.status_code for response in answers} == {200}
     assert len(mail.outbox) == 1
     # Just inside the interval: still nothing; once it has passed, one more link.
-    sent = OutboxMessage.objects.get(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    sent = OutboxMessage.objects.get(kind=emails.SIGNATURE_MANAGE_LINK)
     OutboxMessage.objects.filter(pk=sent.pk).update(
         created_at=timezone.now() - timedelta(seconds=590)
     )
@@ -253,7 +320,7 @@ def test_requests_answered_together_mail_once(signer, settings):
     rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(5)]
     results = [manage_links.manage_link_request_process(request_id=row.pk) for row in rows]
     assert results == [True, False, False, False, False]
-    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
 
 
 # --- The task and the sweep -------------------------------------------------------------------
@@ -263,7 +330,7 @@ def test_the_task_is_safe_to_run_twice(signer):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="ru")
     assert manage_links.manage_link_request_process(request_id=row.pk) is True
     assert manage_links.manage_link_request_process(request_id=row.pk) is False
-    message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    message = OutboxMessage.objects.get(kind=emails.SIGNATURE_MANAGE_LINK)
     assert message.language == "ru"
     assert not ManageLinkRequest.objects.exists()
 
@@ -298,7 +365,7 @@ def test_the_sweep_deletes_stale_requests_without_mailing(signer):
     )
     assert manage_links.manage_link_requests_sweep() == 0
     assert not ManageLinkRequest.objects.exists()
-    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK)
+    assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
 
 
 def test_a_stale_request_reached_by_its_late_task_is_dropped(signer):
@@ -320,12 +387,12 @@ def test_the_address_in_a_request_row_is_encrypted_at_rest(signer):
 
 
 def test_the_limit_message_is_in_the_visitors_language(settings):
-    settings.RATE_MANAGE_ADDRESS_PER_HOUR = 1
+    settings.RATE_MANAGE_IP_PER_HOUR = 1
     client = Client(HTTP_ACCEPT_LANGUAGE="ru")
     ask(UNKNOWN, ip="192.0.2.1", client=client)
-    response = ask(UNKNOWN, ip="192.0.2.2", client=client)
+    response = ask(UNKNOWN, ip="192.0.2.1", client=client)
     assert response.status_code == 429
-    assert "слишком часто запрашивали ссылку" in response.content.decode()
+    assert "Из вашей сети запросили слишком много ссылок" in response.content.decode()
 
 
 def at_once(count: int, work: Callable[[int], bool]) -> list[bool]:
@@ -360,7 +427,7 @@ def test_simultaneous_answers_for_one_person_mail_once(settings):
     rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(8)]
     results = at_once(8, lambda i: manage_links.manage_link_request_process(request_id=rows[i].pk))
     assert sorted(results) == [False] * 7 + [True]
-    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
     assert not ManageLinkRequest.objects.exists()
 
 
@@ -371,4 +438,4 @@ def test_one_request_answered_by_several_workers_at_once_mails_once(settings):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="en")
     results = at_once(6, lambda i: manage_links.manage_link_request_process(request_id=row.pk))
     assert sorted(results) == [False] * 5 + [True]
-    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SIGNATURE_MANAGE_LINK).count() == 1
+    assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from petitions.models import Petition
@@ -241,6 +242,29 @@ def test_typed_codes_without_a_usable_address_share_one_limit(client, petition, 
     assert confirm_code(client, petition, REMOTE_ADDR="198.51.100.7").status_code == 400
 
 
+def test_typed_codes_from_the_slash_64s_of_one_slash_48_share_a_wider_limit(
+    client, petition, settings
+):
+    settings.RATE_CONFIRM_CODE_PER_HOUR = 2
+    settings.RATE_CONFIRM_CODE_NETWORK_PER_HOUR = 5
+    # Twenty /64s of one /48, one guess each: only the first five are looked at.
+    answers = [
+        confirm_code(client, petition, REMOTE_ADDR=f"2001:db8:7:{n:x}::1").status_code
+        for n in range(20)
+    ]
+    assert answers == [400] * 5 + [429] * 15
+    # Another /48 has a budget of its own, and IPv4 clients are not caught in it.
+    assert confirm_code(client, petition, REMOTE_ADDR="2001:db8:8:1::1").status_code == 400
+    assert confirm_code(client, petition, REMOTE_ADDR="198.51.100.7").status_code == 400
+
+
+def test_the_wider_code_limit_is_four_times_the_narrow_one_by_default():
+    assert (
+        django_settings.RATE_CONFIRM_CODE_NETWORK_PER_HOUR
+        == 4 * django_settings.RATE_CONFIRM_CODE_PER_HOUR
+    )
+
+
 def test_typed_codes_from_one_ipv6_slash_64_share_one_limit(client, petition, settings):
     settings.RATE_CONFIRM_CODE_PER_HOUR = 2
     assert confirm_code(client, petition, REMOTE_ADDR="2001:db8:1:2::1").status_code == 400
@@ -274,8 +298,9 @@ def test_no_stored_key_holds_a_client_address_or_an_email_domain(client, petitio
     )
     confirm_code(client, petition, REMOTE_ADDR="192.0.2.55")
     keys = all_stored_keys()
-    # Two per client (minute, hour), one per domain, one for the petition, one for the code.
-    assert sum(key.startswith(ratelimit.KEY_PREFIX) for key in keys) == 10
+    # Two per client (minute, hour), one per domain, one for the petition, two for the code
+    # (per client, per network).
+    assert sum(key.startswith(ratelimit.KEY_PREFIX) for key in keys) == 11
     text = "\n".join(keys)
     for secret in (
         "198.51.100.77",
