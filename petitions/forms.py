@@ -16,6 +16,7 @@ from django_countries import countries
 from petitions.consent import UPDATES_WORDING
 from petitions.models import Signature
 from petitions.services.signing import SignatureSource
+from trust.identity import EmailAddressInvalidError, email_canonical
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -74,15 +75,43 @@ class HoneypotField(forms.CharField):
         return value.strip() if isinstance(value, str) else ""
 
 
+class SignerEmailField(forms.EmailField):
+    """An address in the one form we store, hash and send to (``email_canonical``).
+
+    Canonicalising here, before anything is stored, means the digest, the stored address
+    and the domain the mail backend receives are the same ASCII domain: no backend can
+    re-map ``ß`` or ``ς`` to another domain someone else may own.
+    """
+
+    def clean(self, value: Any) -> str:
+        email: str = super().clean(value)
+        if not email:
+            return email
+        if _has_control_characters(email):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return email_canonical(email)
+        except EmailAddressInvalidError as exc:
+            raise forms.ValidationError(self.error_messages[f"idna_{exc.reason}"]) from exc
+
+
 def signer_email_field(*, help_text: StrOrPromise) -> forms.EmailField:
     """The email field every signer-facing form uses: one label, one set of messages."""
-    return forms.EmailField(
+    return SignerEmailField(
         label=_("Your email"),
         max_length=254,
         help_text=help_text,
         error_messages={
             "required": _("Please enter your email address."),
             "invalid": _("Enter an email address like name@example.org."),
+            "idna_domain": _(
+                "The part after @ is not a valid domain name. Check it for typos, or use "
+                "another address."
+            ),
+            "idna_local": _(
+                "The part before @ may only use Latin letters, digits and . _ + -. Please "
+                "use another address."
+            ),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
@@ -139,12 +168,6 @@ class SignForm(forms.Form):
         if not any(unicodedata.category(char)[0] in "LNS" for char in name):
             raise forms.ValidationError(_("Please enter your name."))
         return name
-
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        if _has_control_characters(email):
-            raise forms.ValidationError(_("Enter an email address like name@example.org."))
-        return email
 
     def signature_fields(self) -> dict[str, Any]:
         """The cleaned values as ``sign_attempt_create`` keyword arguments (after is_valid()).
