@@ -15,6 +15,7 @@ from django_countries import countries
 
 from petitions.consent import UPDATES_WORDING
 from petitions.models import Signature
+from petitions.services.confirming import SignerReview
 from petitions.services.signing import SignatureSource
 from trust.identity import EmailAddressInvalidError, email_canonical
 
@@ -202,3 +203,35 @@ class ConfirmCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}
         ),
     )
+
+
+class ConfirmReviewForm(forms.Form):
+    """What confirming will publish and record, reviewed by whoever holds the mailbox.
+
+    The attempt behind a link may have been typed by someone else with this address, so
+    confirming takes these values, validated by the sign form's own fields and rules, and
+    the consent is given here. Prefilled from the attempt.
+    """
+
+    name = SignForm.base_fields["name"]
+    country = SignForm.base_fields["country"]
+    display = SignForm.base_fields["display"]
+    consent_updates = SignForm.base_fields["consent_updates"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = country_choices()
+
+    clean_name = SignForm.clean_name
+
+    def review(self) -> SignerReview:
+        """The cleaned values for ``signature_confirm`` (after is_valid())."""
+        data = self.cleaned_data
+        return SignerReview(
+            name=data["name"],
+            country=data["country"],
+            display=data["display"],
+            consent_updates=data["consent_updates"],
+        )
