@@ -93,7 +93,8 @@ class SignerEmailField(forms.EmailField):
         try:
             return email_canonical(email)
         except EmailAddressInvalidError as exc:
-            raise forms.ValidationError(self.error_messages[f"idna_{exc.reason}"]) from exc
+            code = f"idna_{exc.reason}"
+            raise forms.ValidationError(self.error_messages[code], code=code) from exc
 
 
 def signer_email_field(*, help_text: StrOrPromise) -> forms.EmailField:
