@@ -15,7 +15,9 @@ from django_countries import countries
 
 from petitions.consent import UPDATES_WORDING
 from petitions.models import Signature
+from petitions.services.confirming import SignerReview
 from petitions.services.signing import SignatureSource
+from trust.identity import EmailAddressInvalidError, email_canonical
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -74,15 +76,44 @@ class HoneypotField(forms.CharField):
         return value.strip() if isinstance(value, str) else ""
 
 
+class SignerEmailField(forms.EmailField):
+    """An address in the one form we store, hash and send to (``email_canonical``).
+
+    Canonicalising here, before anything is stored, means the digest, the stored address
+    and the domain the mail backend receives are the same ASCII domain: no backend can
+    re-map ``ß`` or ``ς`` to another domain someone else may own.
+    """
+
+    def clean(self, value: Any) -> str:
+        email: str = super().clean(value)
+        if not email:
+            return email
+        if _has_control_characters(email):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return email_canonical(email)
+        except EmailAddressInvalidError as exc:
+            code = f"idna_{exc.reason}"
+            raise forms.ValidationError(self.error_messages[code], code=code) from exc
+
+
 def signer_email_field(*, help_text: StrOrPromise) -> forms.EmailField:
     """The email field every signer-facing form uses: one label, one set of messages."""
-    return forms.EmailField(
+    return SignerEmailField(
         label=_("Your email"),
         max_length=254,
         help_text=help_text,
         error_messages={
             "required": _("Please enter your email address."),
             "invalid": _("Enter an email address like name@example.org."),
+            "idna_domain": _(
+                "The part after @ is not a valid domain name. Check it for typos, or use "
+                "another address."
+            ),
+            "idna_local": _(
+                "The part before @ may only use Latin letters, digits and . _ + -. Please "
+                "use another address."
+            ),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
@@ -140,12 +171,6 @@ class SignForm(forms.Form):
             raise forms.ValidationError(_("Please enter your name."))
         return name
 
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        if _has_control_characters(email):
-            raise forms.ValidationError(_("Enter an email address like name@example.org."))
-        return email
-
     def signature_fields(self) -> dict[str, Any]:
         """The cleaned values as ``sign_attempt_create`` keyword arguments (after is_valid()).
 
@@ -179,3 +204,35 @@ class ConfirmCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}
         ),
     )
+
+
+class ConfirmReviewForm(forms.Form):
+    """What confirming will publish and record, reviewed by whoever holds the mailbox.
+
+    The attempt behind a link may have been typed by someone else with this address, so
+    confirming takes these values, validated by the sign form's own fields and rules, and
+    the consent is given here. Prefilled from the attempt.
+    """
+
+    name = SignForm.base_fields["name"]
+    country = SignForm.base_fields["country"]
+    display = SignForm.base_fields["display"]
+    consent_updates = SignForm.base_fields["consent_updates"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = country_choices()
+
+    clean_name = SignForm.clean_name
+
+    def review(self) -> SignerReview:
+        """The cleaned values for ``signature_confirm`` (after is_valid())."""
+        data = self.cleaned_data
+        return SignerReview(
+            name=data["name"],
+            country=data["country"],
+            display=data["display"],
+            consent_updates=data["consent_updates"],
+        )

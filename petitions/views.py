@@ -10,9 +10,9 @@ from django.views.decorators.http import require_http_methods
 
 from petitions import services
 from petitions.campaign_page import campaign_page_render
-from petitions.forms import ConfirmCodeForm, SignForm
-from petitions.models import Petition, Signature
-from petitions.selectors import petition_get_public, petition_goal
+from petitions.forms import ConfirmCodeForm, ConfirmReviewForm, SignForm
+from petitions.models import Petition, SignAttempt, Signature
+from petitions.selectors import display_name, petition_get_public, petition_goal
 from petitions.share import share_links
 from trust.network import client_ip
 from trust.services import confirm_code_attempt_allowed
@@ -112,6 +112,40 @@ def _link_invalid(request: HttpRequest) -> HttpResponse:
     return render(request, "petitions/confirm_invalid.html", status=400)
 
 
+def _review_form(attempt: SignAttempt, data: object = None) -> ConfirmReviewForm:
+    """The confirmation page's form, prefilled with what the attempt typed."""
+    initial = {
+        "name": attempt.name,
+        "country": attempt.country,
+        "display": attempt.display,
+        "consent_updates": attempt.consent_updates,
+    }
+    return ConfirmReviewForm(data, initial=initial, auto_id="id_confirm_%s")
+
+
+# A POST carrying none of the form's fields (a client that only presses the button):
+# it confirms the values the page showed. A browser always sends name and display.
+_REVIEW_FIELDS = ("name", "display", "country", "consent_updates")
+
+
+def _confirm_page(
+    request: HttpRequest, *, attempt: SignAttempt, token: str, form: ConfirmReviewForm, status: int
+) -> HttpResponse:
+    # The preview follows what the form holds: the attempt's values, or those just typed.
+    values = form.data if form.is_bound else form.initial
+    shown_name = display_name(
+        name=" ".join(str(values.get("name", "")).split()), display=str(values.get("display", ""))
+    )
+    context = {
+        "petition": attempt.petition,
+        "signature": attempt.signature,
+        "token": token,
+        "form": form,
+        "shown_name": shown_name,
+    }
+    return render(request, "petitions/confirm.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -119,13 +153,23 @@ def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except services.ConfirmationInvalidError:
         return _link_invalid(request)
     petition, signature = attempt.petition, attempt.signature
+    form = _review_form(attempt)
     if request.method == "POST":
-        services.signature_confirm(sign_attempt=attempt)
+        review = None
+        if any(key in request.POST for key in _REVIEW_FIELDS):
+            form = _review_form(attempt, request.POST)
+            if not form.is_valid():
+                return _confirm_page(request, attempt=attempt, token=token, form=form, status=400)
+            review = form.review()
+        services.signature_confirm(sign_attempt=attempt, review=review)
         if signature is None or signature.status != Signature.Status.CONFIRMED:
             return _link_invalid(request)
         return redirect("petition-confirmed", slug=petition.slug)
-    context = {"petition": petition, "signature": signature, "token": token}
-    return render(request, "petitions/confirm.html", context)
+    return _confirm_page(request, attempt=attempt, token=token, form=form, status=200)
+
+
+# Pending leads to the review; confirmed to the page saying so, as a second click would.
+_CONFIRMABLE = (Signature.Status.PENDING, Signature.Status.CONFIRMED)
 
 
 @require_http_methods(["GET", "POST"])
@@ -159,10 +203,12 @@ def signature_confirm_code(request: HttpRequest, slug: str) -> HttpResponse:
                 ),
             )
         else:
-            services.signature_confirm(sign_attempt=attempt)
             signature = attempt.signature
-            if signature is not None and signature.status == Signature.Status.CONFIRMED:
-                return redirect("petition-confirmed", slug=petition.slug)
+            if signature is not None and signature.status in _CONFIRMABLE:
+                # The code leads to the same review as the emailed link: confirming takes
+                # what the person chooses there, never the attempt's values unseen.
+                token = services.sign_attempt_confirm_token(sign_attempt=attempt)
+                return redirect("signature-confirm", token=token)
             form.add_error("code", _("This signature can no longer be confirmed."))
     status = 400 if form.is_bound else 200
     return render(

@@ -9,11 +9,11 @@ de-duplication and every look-up.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import unicodedata
 
+import idna
 from django.conf import settings
 
 from trust.domains import domain_registrable
@@ -27,16 +27,59 @@ _PLUS_TAG_DOMAINS = _GMAIL_DOMAINS | {
 }  # fmt: skip
 
 
+class EmailAddressInvalidError(ValueError):
+    """An address whose domain or local part has no single form mail would be sent to.
+
+    ``reason`` is ``"domain"`` (not a valid IDNA 2008 domain name) or ``"local"`` (a
+    non-ASCII part before the @).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid email address ({reason})")
+        self.reason = reason
+
+
+def email_domain_canonical(domain: str) -> str:
+    """The domain in the one ASCII form we store, hash and send to.
+
+    IDNA 2008 with UTS #46 non-transitional processing, as browsers and anymail's
+    encoders use: ``freerußia.org`` is ``xn--freeruia-vya.org``, a different domain from
+    ``freerussia.org`` (IDNA 2003, Python's ``"idna"`` codec, maps ß to ss and would give
+    a look-alike domain the digest of the real one). Raises ``EmailAddressInvalidError``.
+    """
+    try:
+        return idna.encode(domain.strip().rstrip("."), uts46=True, transitional=False).decode()
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise EmailAddressInvalidError("domain") from exc
+
+
+def email_canonical(email: str) -> str:
+    """The address as we store and mail it: local part as typed, domain canonical.
+
+    A non-ASCII local part is refused (``EmailAddressInvalidError("local")``): Django's
+    SMTP backend would send it as an RFC 2047 encoded word and an ESP as raw UTF-8, so
+    which mailbox gets the mail would depend on the backend, not on what we hashed.
+    """
+    local, _, domain = email.strip().rpartition("@")
+    if not local or not local.isascii():
+        raise EmailAddressInvalidError("local")
+    return f"{local}@{email_domain_canonical(domain)}"
+
+
 def email_normalise(email: str) -> str:
     """The address reduced to what identifies a mailbox, for de-duplication only.
 
-    Mail is always sent to the address as typed; this form is never shown or mailed.
+    The domain is the canonical one mail is sent to (``email_domain_canonical``), so the
+    digest is computed over exactly the domain that receives the mail. This form is never
+    shown or mailed.
     """
     local, _, domain = email.strip().rpartition("@")
-    domain = domain.lower().rstrip(".")
-    # An address the form accepted but IDNA cannot encode keeps its lower-cased domain.
-    with contextlib.suppress(UnicodeError):
-        domain = domain.encode("idna").decode("ascii")
+    try:
+        domain = email_domain_canonical(domain)
+    except EmailAddressInvalidError:
+        # Not an address the forms accept (staff search, old rows): its lower-cased
+        # domain is never the canonical form of a valid one, so it matches no real mailbox.
+        domain = domain.lower().rstrip(".")
     local = unicodedata.normalize("NFC", local).lower()
     if domain in _PLUS_TAG_DOMAINS:
         local = local.split("+", 1)[0]

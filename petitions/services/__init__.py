@@ -2,6 +2,8 @@
 
 from petitions.services.confirming import (
     ConfirmationInvalidError,
+    SignerReview,
+    sign_attempt_confirm_token,
     sign_attempt_from_code,
     sign_attempt_from_token,
     signature_confirm,
@@ -58,6 +60,7 @@ __all__ = [
     "SignResult",
     "SignatureCriteria",
     "SignatureSource",
+    "SignerReview",
     "SigningPausedError",
     "campaign_lockdown",
     "confirm_max_age",
@@ -67,6 +70,7 @@ __all__ = [
     "petition_integrity_refresh",
     "petition_save",
     "petitions_retention_apply",
+    "sign_attempt_confirm_token",
     "sign_attempt_create",
     "sign_attempt_from_code",
     "sign_attempt_from_token",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core import signing
@@ -16,6 +17,16 @@ from petitions.services import addresses
 from petitions.services.locks import petition_signing_lock
 from petitions.services.processing import sign_attempts_delete
 from petitions.services.signing import confirm_max_age
+
+
+@dataclass(frozen=True)
+class SignerReview:
+    """What the person holding the mailbox chose on the confirmation page."""
+
+    name: str
+    country: str
+    display: str
+    consent_updates: bool
 
 
 class ConfirmationInvalidError(Exception):
@@ -42,6 +53,11 @@ def sign_attempt_from_token(*, token: str) -> SignAttempt:
         raise ConfirmationInvalidError from exc
 
 
+def sign_attempt_confirm_token(*, sign_attempt: SignAttempt) -> str:
+    """A fresh token for the attempt's confirmation page (the typed code leads there)."""
+    return tokens.confirm_token_make(str(sign_attempt.public_id))
+
+
 def sign_attempt_from_code(*, petition: Petition, code: str) -> SignAttempt:
     """The attempt on ``petition`` with this typed code, while its code is valid.
 
@@ -61,12 +77,16 @@ def sign_attempt_from_code(*, petition: Petition, code: str) -> SignAttempt:
     return attempt
 
 
-def signature_confirm(*, sign_attempt: SignAttempt) -> bool:
-    """Confirm the attempt's pending signature with what that attempt typed; True if done.
+def signature_confirm(*, sign_attempt: SignAttempt, review: SignerReview | None = None) -> bool:
+    """Confirm the attempt's pending signature; True if done.
 
-    The name and country typed in this attempt become the supporter's, its display choice
-    and source the signature's, and its consent to updates (if ticked) is recorded as
-    given and confirmed now: whatever someone else typed with this address in another
+    ``review`` is what the person chose on the confirmation page, where the attempt's
+    values were shown to them (the attempt may have been typed by someone else with this
+    address): its name, country, display choice and consent replace the attempt's, and
+    the consent counts as given on that page, now. Without it the attempt's own values are
+    taken (they were shown on the page too). The name and country become the supporter's,
+    the display choice and source the signature's, and consent to updates (if given) is
+    recorded as confirmed now: whatever someone else typed with this address in another
     attempt never counts. The signature's other attempts are deleted, and this one keeps
     no name or address (it stays until its link expires, so a second click still says
     "confirmed"). Confirming twice is harmless. Invalidated, withdrawn and anonymised
@@ -89,7 +109,16 @@ def signature_confirm(*, sign_attempt: SignAttempt) -> bool:
         petition = Petition.objects.get(pk=sign_attempt.petition_id)
         signature_id = attempt.signature_id if attempt is not None else None
         if attempt is not None and signature_id is not None and petition.anonymised_at is None:
-            confirmed = _signature_confirm(attempt=attempt, signature_id=signature_id, now=now)
+            consent_given_at = attempt.created_at
+            if review is not None and attempt.confirmed_at is None:
+                _attempt_review_apply(attempt=attempt, review=review)
+                consent_given_at = now  # ticked (or left ticked) on the page, by the mailbox
+            confirmed = _signature_confirm(
+                attempt=attempt,
+                signature_id=signature_id,
+                now=now,
+                consent_given_at=consent_given_at,
+            )
             if confirmed:
                 supporter_id = Signature.objects.values_list("supporter_id", flat=True).get(
                     pk=signature_id
@@ -100,7 +129,18 @@ def signature_confirm(*, sign_attempt: SignAttempt) -> bool:
     return bool(confirmed)
 
 
-def _signature_confirm(*, attempt: SignAttempt, signature_id: int, now: datetime) -> int:
+def _attempt_review_apply(*, attempt: SignAttempt, review: SignerReview) -> None:
+    """The reviewed values become the attempt's, so the one confirming path records them."""
+    attempt.name = review.name
+    attempt.country = review.country
+    attempt.display = review.display
+    attempt.consent_updates = review.consent_updates
+    attempt.save(update_fields=["name", "country", "display", "consent_updates"])
+
+
+def _signature_confirm(
+    *, attempt: SignAttempt, signature_id: int, now: datetime, consent_given_at: datetime
+) -> int:
     confirmed = Signature.objects.filter(
         pk=signature_id, status=Signature.Status.PENDING, supporter__isnull=False
     ).update(
@@ -123,7 +163,13 @@ def _signature_confirm(*, attempt: SignAttempt, signature_id: int, now: datetime
         name=attempt.name, country=attempt.country, language=attempt.language
     )
     if attempt.consent_updates:
-        _consent_record(supporter=supporter, signature=signature, attempt=attempt, now=now)
+        _consent_record(
+            supporter=supporter,
+            signature=signature,
+            attempt=attempt,
+            now=now,
+            given_at=consent_given_at,
+        )
     # Other attempts with this address (a stranger's, or the person's own earlier ones)
     # can no longer decide anything; their unsent mail goes with them.
     sign_attempts_delete(
@@ -136,7 +182,12 @@ def _signature_confirm(*, attempt: SignAttempt, signature_id: int, now: datetime
 
 
 def _consent_record(
-    *, supporter: Supporter, signature: Signature, attempt: SignAttempt, now: datetime
+    *,
+    supporter: Supporter,
+    signature: Signature,
+    attempt: SignAttempt,
+    now: datetime,
+    given_at: datetime,
 ) -> None:
     """Consent to the campaign's updates, given in the attempt and confirmed now.
 
@@ -152,7 +203,7 @@ def _consent_record(
             "method": Consent.Method.SIGN_FORM,
             "wording_version": UPDATES_WORDING_VERSION,
             "language": attempt.language,
-            "given_at": attempt.created_at,
+            "given_at": given_at,
             "confirmed_at": now,
         },
     )

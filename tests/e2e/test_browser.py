@@ -148,12 +148,21 @@ def test_sign_confirm_and_appear_on_the_page(
 
     page.goto(links[0])
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your signature")
-    expect(page.get_by_text("Press the button to confirm your signature")).to_be_visible()
+    # The review shows what confirming publishes, prefilled from what was typed.
+    expect(page.get_by_text("will publish and record")).to_be_visible()
+    expect(page.get_by_label("Your name")).to_have_value("Maria Ivanova")
+    expect(page.get_by_label("First name and initial")).to_be_checked()
+    expect(page.get_by_text("shows your name as: Maria I.")).to_be_visible()
     # Opening the link is not confirming: mail scanners open links too.
     signature = Signature.objects.get(petition=petition)
     assert signature.status == Signature.Status.PENDING
 
-    page.get_by_role("button", name="Confirm my signature").click()
+    # Keyboard only: a change made on the review is what gets confirmed.
+    page.get_by_label("Your name").fill("Maria  Petrovna Ivanova")
+    page.get_by_label("Full name").focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Confirm my signature").focus()
+    page.keyboard.press("Enter")
 
     expect(page).to_have_url(page_url(live_server, f"/p/{petition.slug}/confirmed/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your signature is confirmed")
@@ -169,8 +178,9 @@ def test_sign_confirm_and_appear_on_the_page(
     recent = page.locator(".recent")
     expect(recent.get_by_role("heading", name="Recent signatures")).to_be_visible()
     expect(recent.get_by_role("listitem")).to_have_count(1)
-    expect(recent.locator(".recent__name")).to_have_text("Maria I.")
-    expect(page.get_by_text("Maria Ivanova")).to_have_count(0)
+    # Shown in full, as chosen on the review, with the name retyped there.
+    expect(recent.locator(".recent__name")).to_have_text("Maria Petrovna Ivanova")
+    expect(page.get_by_text("Maria I.", exact=True)).to_have_count(0)
 
 
 def test_errors_are_tied_to_their_fields_and_input_is_kept(
@@ -547,7 +557,7 @@ def test_a_signer_manages_their_signature_from_the_emailed_link(
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
 
     message = mail_read(outbox_dir)
-    assert message["To"] == "Anna@Example.org"
+    assert message["To"] == "Anna@example.org"  # as typed, the domain canonical
     links = re.findall(rf"{re.escape(live_server.url)}/manage/[^/\s]+/", mail_text(message))
     assert len(links) == 1, mail_text(message)
     page.goto(links[0])

@@ -118,12 +118,13 @@ def test_signing_creates_a_pending_signature_and_a_supporter_with_what_was_typed
         "spring-2026",
     )
     supporter = signature.supporter
-    assert supporter.email == "Anna.Karenina+Petitions@GMail.com"  # mail goes where typed
+    # Mail goes where typed, the domain in its one canonical (IDNA 2008, lower-case) form.
+    assert supporter.email == "Anna.Karenina+Petitions@gmail.com"
     assert supporter.email_digest == identity.email_digest("annakarenina@gmail.com")
     # Name and country wait for the confirmation: anyone may have typed this address.
     assert (supporter.name, supporter.country.code) == ("", "")
     assert supporter.language == "ru"
-    assert mail.outbox[0].to == ["Anna.Karenina+Petitions@GMail.com"]
+    assert mail.outbox[0].to == ["Anna.Karenina+Petitions@gmail.com"]
     assert OutboxMessage.objects.get().language == "ru"
 
     client.post(confirm_link_path(mail.outbox[0]))
@@ -450,16 +451,41 @@ def test_the_code_page_shows_a_form(client, petition):
 def test_typing_the_code_confirms_the_signature(client, petition, signed, typing):
     code = code_of(signed)
     assert code in mail.outbox[0].body
-    response = client.post(f"/p/{petition.slug}/confirm/", {"code": typing(code)})
-    assert response.status_code == 302
+    response = code_confirm(client, petition, typing(code))
     assert response["Location"] == f"/p/{petition.slug}/confirmed/"
     signed.refresh_from_db()
     assert signed.status == Signature.Status.CONFIRMED
 
 
+def code_confirm(client, petition: Petition, code: str):  # type: ignore[no-untyped-def]
+    """Type the code, land on the review page of the emailed link, and confirm as shown."""
+    typed = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
+    assert typed.status_code == 302
+    assert typed["Location"].startswith("/confirm/")
+    review = client.get(typed["Location"])
+    assert review.status_code == 200
+    assert elements(page(review), "input", name="name")
+    assert Signature.objects.get().status == Signature.Status.PENDING  # not before the POST
+    response = client.post(typed["Location"])
+    assert response.status_code == 302
+    return response
+
+
+def test_a_valid_code_shows_the_review_and_confirms_nothing_by_itself(client, petition, signed):
+    typed = client.post(f"/p/{petition.slug}/confirm/", {"code": code_of(signed)})
+
+    assert typed.status_code == 302
+    review = page(client.get(typed["Location"]))
+    assert "Confirm my signature" in review
+    (name,) = elements(review, "input", name="name")
+    assert name["value"] == latest_attempt(signed).name
+    signed.refresh_from_db()
+    assert signed.status == Signature.Status.PENDING
+
+
 def test_typing_the_code_again_after_confirming_is_harmless(client, petition, signed):
     code = code_of(signed)
-    client.post(f"/p/{petition.slug}/confirm/", {"code": code})
+    code_confirm(client, petition, code)
     again = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
     assert again.status_code == 302
     assert Signature.objects.get().status == Signature.Status.CONFIRMED
@@ -536,8 +562,7 @@ def test_signing_again_after_the_code_expired_mails_a_new_code_that_works(
     assert new_code != old_code
     assert new_code in mail.outbox[1].body
     assert_code_refused(client.post(f"/p/{petition.slug}/confirm/", {"code": old_code}), signed)
-    response = client.post(f"/p/{petition.slug}/confirm/", {"code": new_code})
-    assert response.status_code == 302
+    code_confirm(client, petition, new_code)
     signed.refresh_from_db()
     assert signed.status == Signature.Status.CONFIRMED
 
@@ -684,8 +709,7 @@ def test_a_link_mailed_before_a_secret_key_rotation_still_confirms_with_the_old_
     settings.SECRET_KEY = "a-brand-new-secret-key-of-more-than-thirty-two-characters"
     assert client.post(f"/confirm/{token}/").status_code == 400  # no fallback: refused
     # The typed code is random, not derived from the key: it works across the rotation.
-    typed = client.post(f"/p/{petition.slug}/confirm/", {"code": code})
-    assert typed.status_code == 302
+    code_confirm(client, petition, code)
     signed.refresh_from_db()
     assert signed.status == Signature.Status.CONFIRMED
     settings.SECRET_KEY_FALLBACKS = [old_key]

@@ -248,7 +248,8 @@ def test_a_code_owes_nothing_to_the_secret_key_and_is_stored_only_as_a_keyed_dig
     settings.SECRET_KEY_FALLBACKS = []
 
     response = client.post(f"/p/{signature.petition.slug}/confirm/", {"code": code})
-    assert response.status_code == 302
+    assert response.status_code == 302  # to the review page, under the new key
+    assert client.post(response["Location"]).status_code == 302
     signature.refresh_from_db()
     assert signature.status == Signature.Status.CONFIRMED
 
@@ -277,8 +278,9 @@ def test_the_same_code_on_another_petition_confirms_only_its_own_signature(
     elsewhere = signature_create(petition=petition_create(), email="other@example.org")
 
     response = client.post(f"/p/{elsewhere.petition.slug}/confirm/", {"code": taken})
+    assert response.status_code == 302  # to the review page of elsewhere's attempt
+    client.post(response["Location"])
 
-    assert response.status_code == 302
     elsewhere.refresh_from_db()
     signature.refresh_from_db()
     assert elsewhere.status == Signature.Status.CONFIRMED
