@@ -27,7 +27,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.views import QUEUE, TABLE, table_create_sql  # noqa: E402
-from campaigns.demo.loader import PETITION_SLUG  # noqa: E402
+from petitions.demo.loader import PETITION_SLUG  # noqa: E402
 from petitions.models import Petition, SignAttempt, Signature  # noqa: E402
 from petitions.selectors import petition_recent_signers  # noqa: E402
 from petitions.services import signature_counts_refresh  # noqa: E402

@@ -23,14 +23,8 @@ from petitions import services
 from petitions.forms import SignForm
 from petitions.models import Petition, Signature
 from petitions.selectors import petition_count_label, petition_get_public, petition_goal
-from trust.challenge import (
-    challenge_attempt_record,
-    challenge_create,
-    challenge_passed,
-    challenge_required,
-)
+from trust.challenge import challenge_create, challenge_required
 from trust.network import client_ip
-from trust.selectors import signing_pause_message
 
 # Browsers and shared caches may reuse a count this long; the count itself changes every
 # few seconds at most, so this is what lets 100 000 watchers poll cheaply.
@@ -106,11 +100,11 @@ def _sign_form_validate(body: dict[str, Any]) -> tuple[SignForm, dict[str, list[
 
 
 def _challenge_errors(*, petition: Petition, payload: object) -> dict[str, list[str]]:
-    if not challenge_required(petition_id=petition.pk, always_required=petition.challenge_required):
-        return {}
-    if challenge_passed(
-        petition_id=petition.pk, payload=payload if isinstance(payload, str) else ""
-    ):
+    try:
+        services.signing_challenge_check(petition=petition, payload=payload)
+    except services.ChallengeFailedError:
+        pass
+    else:
         return {}
     url = reverse("api-petition-challenge", args=[petition.slug])
     message = _(
@@ -150,12 +144,12 @@ class PetitionSignApi(APIView):
 
     def post(self, request: Request, slug: str) -> Response:
         petition = petition_get_public(slug=slug)
-        pause_message = signing_pause_message()
-        if pause_message:
-            return _detail(pause_message, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
-        if not petition.is_open:
+        try:
+            services.signing_gate_enter(petition=petition)
+        except services.SigningPausedError as exc:
+            return _detail(exc.message, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        except services.PetitionClosedError:
             return _petition_closed()
-        challenge_attempt_record(petition_id=petition.pk)
         if _content_length(request) > MAX_BODY_BYTES:
             # DRF parses the stream itself, so Django's upload limit does not apply here.
             return _detail(

@@ -212,7 +212,7 @@ def signature_manage_link_email_queue(
     """The email with a link to the page where a supporter sees and manages their data.
 
     The caller makes sure the supporter has an address to write to (see
-    ``petitions.services.privacy.manage_link_request``).
+    ``petitions.services.manage_links.manage_link_request``).
     """
     return mailer.outbox_message_queue(
         kind=SIGNATURE_MANAGE_LINK,

@@ -24,7 +24,8 @@ from django.views.decorators.http import require_http_methods
 
 from petitions.manage_forms import DisplayForm, EraseForm, ManageRequestForm
 from petitions.models import Signature, Supporter
-from petitions.services import privacy
+from petitions.selectors import person
+from petitions.services import erasure, manage_links, self_service
 from trust.network import client_ip
 
 View = Callable[..., HttpResponse]
@@ -42,7 +43,7 @@ _DONE = {
 
 
 # Past the per-client limit on "/manage/". There is no message for the per-address limit:
-# past it the answer is the usual one (see ``privacy.manage_link_request``).
+# past it the answer is the usual one (see ``manage_links.manage_link_request``).
 _LIMITED = _(
     "Too many links have been asked for from your network in the last hour. Wait an hour "
     "and try again."
@@ -70,16 +71,16 @@ def _token_page(view: View) -> View:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
         try:
-            supporter = privacy.manage_token_read(token=token)
-        except privacy.ManageLinkExpiredError:
+            supporter = manage_links.manage_token_read(token=token)
+        except manage_links.ManageLinkExpiredError:
             context = {"form": ManageRequestForm()}
             response = render(request, "petitions/manage_expired.html", context, status=400)
-        except privacy.ManageLinkInvalidError:
+        except manage_links.ManageLinkInvalidError:
             response = render(request, "petitions/manage_invalid.html", status=400)
         else:
             try:
                 response = view(request, token=token, supporter=supporter, **kwargs)
-            except privacy.ManageItemNotFoundError:
+            except manage_links.ManageItemNotFoundError:
                 response = render(request, "404.html", status=404)
         add_never_cache_headers(response)
         response["X-Robots-Tag"] = "noindex, nofollow"
@@ -102,12 +103,12 @@ def manage_request(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "petitions/manage_request.html", {"form": form}, status=422)
     try:
-        privacy.manage_link_request(
+        manage_links.manage_link_request(
             email=form.cleaned_data["email"],
             language=request.LANGUAGE_CODE,
             ip=client_ip(request),
         )
-    except privacy.ManageLinkRateLimitedError:
+    except manage_links.ManageLinkRateLimitedError:
         # This limit counts only the requester's own requests: it tells nothing about anyone.
         form.add_error("email", _LIMITED)
         return render(request, "petitions/manage_request.html", {"form": form}, status=429)
@@ -131,7 +132,7 @@ def _manage_render(
     status: int = 200,
 ) -> HttpResponse:
     rows = []
-    for signature in privacy.supporter_signatures(supporter=supporter):
+    for signature in person.supporter_signatures(supporter=supporter):
         if bound_display is not None and bound_display[0] == signature.public_id:
             form = bound_display[1]
         else:
@@ -144,18 +145,18 @@ def _manage_render(
                 "signature": signature,
                 "display_form": form,
                 "standing": standing,
-                "kept_until": privacy.signature_retention_ends(signature=signature),
+                "kept_until": person.signature_retention_ends(signature=signature),
             }
         )
     context = {
         "token": token,
         "supporter": supporter,
         "signatures": rows,
-        "consents": list(privacy.supporter_consents(supporter=supporter)),
+        "consents": list(person.supporter_consents(supporter=supporter)),
         "erase_form": erase_form or EraseForm(),
         "done": _done_message(request),
         "fraud_window_days": settings.FRAUD_WINDOW_DAYS,
-        "retention_notes": privacy.supporter_retention_notes(supporter=supporter),
+        "retention_notes": person.supporter_retention_notes(supporter=supporter),
     }
     return render(request, "petitions/manage.html", context, status=status)
 
@@ -163,7 +164,7 @@ def _manage_render(
 def _done_message(request: HttpRequest) -> str | None:
     what = request.GET.get("done", "")
     if what == "withdrawn":
-        petition = privacy.petition_by_public_id(public_id=request.GET.get("petition", ""))
+        petition = person.petition_by_public_id(public_id=request.GET.get("petition", ""))
         if petition is not None:
             return gettext(
                 "Your signature on “%(title)s” is withdrawn and no longer linked to you. It "
@@ -193,7 +194,7 @@ def manage_display(
 ) -> HttpResponse:
     form = DisplayForm(request.POST, prefix=str(signature_id))
     if not form.is_valid():
-        privacy.supporter_signature_get(supporter=supporter, signature_public_id=signature_id)
+        self_service.supporter_signature_get(supporter=supporter, signature_public_id=signature_id)
         return _manage_render(
             request,
             token=token,
@@ -201,7 +202,7 @@ def manage_display(
             bound_display=(signature_id, form),
             status=422,
         )
-    privacy.signature_display_change(
+    self_service.signature_display_change(
         supporter=supporter, signature_public_id=signature_id, display=form.cleaned_data["display"]
     )
     return _done(token, "display")
@@ -213,13 +214,13 @@ def manage_withdraw(
     request: HttpRequest, *, token: str, supporter: Supporter, signature_id: uuid.UUID
 ) -> HttpResponse:
     if request.method == "POST":
-        signature = privacy.signature_withdraw(
+        signature = self_service.signature_withdraw(
             supporter=supporter, signature_public_id=signature_id
         )
         if signature.status != Signature.Status.WITHDRAWN:
             return redirect("signature-manage", token=token)
         return _done(token, "withdrawn", petition=str(signature.petition.public_id))
-    signature = privacy.supporter_signature_get(
+    signature = self_service.supporter_signature_get(
         supporter=supporter, signature_public_id=signature_id
     )
     if signature.status not in (Signature.Status.PENDING, Signature.Status.CONFIRMED):
@@ -233,14 +234,14 @@ def manage_withdraw(
 def manage_consent(
     request: HttpRequest, *, token: str, supporter: Supporter, campaign_id: uuid.UUID
 ) -> HttpResponse:
-    privacy.consent_withdraw(supporter=supporter, campaign_public_id=campaign_id)
+    self_service.consent_withdraw(supporter=supporter, campaign_public_id=campaign_id)
     return _done(token, "consent")
 
 
 @_token_page
 @require_http_methods(["POST"])
 def manage_export(request: HttpRequest, *, token: str, supporter: Supporter) -> HttpResponse:
-    data = privacy.supporter_data_export(supporter=supporter)
+    data = person.supporter_data_export(supporter=supporter)
     response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = 'attachment; filename="sbor-my-data.json"'
     return response
@@ -254,5 +255,5 @@ def manage_erase(request: HttpRequest, *, token: str, supporter: Supporter) -> H
         return _manage_render(
             request, token=token, supporter=supporter, erase_form=form, status=422
         )
-    privacy.supporter_erase(supporter=supporter)
+    erasure.supporter_erase(supporter=supporter)
     return redirect("signature-manage-erased")

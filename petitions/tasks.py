@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from petitions import services
-from petitions.services import ip_hashes, privacy
+from petitions.services import addresses, erasure, ip_hashes, manage_links
 
 
 @shared_task(ignore_result=True)
@@ -36,7 +36,7 @@ def signature_counts_repair() -> int:
 def supporter_emails_drop(supporter_id: int | None = None) -> int:
     """Drop stored addresses no mail needs: every supporter, in batches (periodic, the
     backstop); with ``supporter_id``, that one person only."""
-    return privacy.supporter_emails_drop(
+    return addresses.supporter_emails_drop(
         supporter_ids=None if supporter_id is None else [supporter_id]
     )
 
@@ -47,7 +47,7 @@ def supporter_emails_drop_due() -> int:
 
     Confirming marks the supporter instead of enqueuing a task per person: two thousand
     confirmations are a few batched runs here, not two thousand tasks in a queue."""
-    return privacy.supporter_emails_drop_due()
+    return addresses.supporter_emails_drop_due()
 
 
 @shared_task(ignore_result=True)
@@ -65,19 +65,19 @@ def petitions_retention_apply() -> int:
 @shared_task(ignore_result=True)
 def manage_link_request_process(request_id: int) -> bool:
     """Answer one "/manage/" request: mail the link if the address belongs to a signer."""
-    return privacy.manage_link_request_process(request_id=request_id)
+    return manage_links.manage_link_request_process(request_id=request_id)
 
 
 @shared_task(ignore_result=True)
 def manage_link_requests_sweep() -> int:
     """Answer manage-link requests whose task was lost; drop stale ones (every minute)."""
-    return privacy.manage_link_requests_sweep()
+    return manage_links.manage_link_requests_sweep()
 
 
 @shared_task(ignore_result=True)
 def supporters_unlinked_delete() -> int:
     """Delete people whose last signature was withdrawn days ago (hourly)."""
-    return privacy.supporters_unlinked_delete()
+    return erasure.supporters_unlinked_delete()
 
 
 @shared_task(ignore_result=True)

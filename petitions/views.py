@@ -8,15 +8,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from campaigns.views import campaign_page_render
 from petitions import services
+from petitions.campaign_page import campaign_page_render
 from petitions.forms import ConfirmCodeForm, ConfirmReviewForm, SignForm
 from petitions.models import Petition, SignAttempt, Signature
 from petitions.selectors import display_name, petition_get_public, petition_goal
 from petitions.share import share_links
-from trust.challenge import challenge_attempt_record, challenge_passed, challenge_required
 from trust.network import client_ip
-from trust.selectors import signing_pause_message
 from trust.services import confirm_code_attempt_allowed
 
 
@@ -49,30 +47,30 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
         url = reverse("campaign", args=[petition.campaign.slug])
         return redirect(f"{url}#petition-{petition.slug}")
     form = SignForm(request.POST, auto_id=f"id_{petition.slug}_%s")
-    pause_message = signing_pause_message()
-    if pause_message:
+    try:
+        services.signing_gate_enter(petition=petition)
+    except services.SigningPausedError as exc:
         # Staff paused all signing: nothing is stored, and the page says so.
         return campaign_page_render(
             request,
             campaign=petition.campaign,
             bound=(petition, form),
-            error=pause_message,
+            error=exc.message,
             status=503,
         )
-    if not petition.is_open:
+    except services.PetitionClosedError:
         return _petition_closed(request, petition=petition, form=form)
-    challenge_attempt_record(petition_id=petition.pk)
     if not form.is_valid():
         return campaign_page_render(
             request, campaign=petition.campaign, bound=(petition, form), status=422
         )
-    if challenge_required(
-        petition_id=petition.pk, always_required=petition.challenge_required
-    ) and not challenge_passed(
-        petition_id=petition.pk,
-        payload=request.POST.get("altcha", ""),
-        wait_token=request.POST.get("challenge_wait", ""),
-    ):
+    try:
+        services.signing_challenge_check(
+            petition=petition,
+            payload=request.POST.get("altcha", ""),
+            wait_token=request.POST.get("challenge_wait", ""),
+        )
+    except services.ChallengeFailedError:
         return _challenge_failed(request, petition=petition, form=form)
     try:
         services.sign_attempt_create(

@@ -252,7 +252,7 @@ def manage_link_request_limit(*, ip: str, email: str) -> str:
     and per normalised address), whatever the outcome and whether or not the address has
     signed: the limits then trip at the same point for everyone. The per-address limit is
     shared by everyone who types that address, its owner included, so callers must not
-    let it show (see ``petitions.services.privacy.manage_link_request``); the per-client
+    let it show (see ``petitions.services.manage_links.manage_link_request``); the per-client
     one depends only on the requester and may. A request without a usable client IP shares
     one bucket with all such requests (fails closed). ``ratelimit_hit`` keys every counter
     under the rotating salt, so no key names an IP or an address.

@@ -13,6 +13,17 @@ from petitions.services.counts import (
     signature_counts_repair,
     signature_statuses_change,
 )
+from petitions.services.gate import (
+    ChallengeFailedError,
+    SigningPausedError,
+    signing_challenge_check,
+    signing_gate_enter,
+)
+from petitions.services.processing import (
+    sign_attempt_process,
+    sign_attempts_sweep,
+    signature_create,
+)
 from petitions.services.retention import (
     LockdownConfirmationError,
     campaign_lockdown,
@@ -37,12 +48,10 @@ from petitions.services.signing import (
     confirm_max_age,
     flagged_attempt_count,
     sign_attempt_create,
-    sign_attempt_process,
-    sign_attempts_sweep,
-    signature_create,
 )
 
 __all__ = [
+    "ChallengeFailedError",
     "ConfirmationInvalidError",
     "CriteriaError",
     "InvalidationCountChangedError",
@@ -52,6 +61,7 @@ __all__ = [
     "SignatureCriteria",
     "SignatureSource",
     "SignerReview",
+    "SigningPausedError",
     "campaign_lockdown",
     "confirm_max_age",
     "flagged_attempt_count",
@@ -74,4 +84,6 @@ __all__ = [
     "signatures_find",
     "signatures_invalidate",
     "signatures_revalidate",
+    "signing_challenge_check",
+    "signing_gate_enter",
 ]

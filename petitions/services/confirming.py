@@ -13,9 +13,10 @@ from django.utils import timezone
 from petitions import tokens
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import addresses
 from petitions.services.locks import petition_signing_lock
-from petitions.services.signing import confirm_max_age, sign_attempts_delete
+from petitions.services.processing import sign_attempts_delete
+from petitions.services.signing import confirm_max_age
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def signature_confirm(*, sign_attempt: SignAttempt, review: SignerReview | None 
                 supporter_id = Signature.objects.values_list("supporter_id", flat=True).get(
                     pk=signature_id
                 )
-                privacy.supporter_emails_drop_mark(supporter_ids=[supporter_id])
+                addresses.supporter_emails_drop_mark(supporter_ids=[supporter_id])
     if sign_attempt.signature is not None:
         sign_attempt.signature.refresh_from_db(fields=["status", "confirmed_at"])
     return bool(confirmed)

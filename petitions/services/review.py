@@ -7,26 +7,53 @@ hashes are kept on an ``InvalidationBatch``.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from django.core import signing
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature
 from petitions.selectors import petition_recent_signers_forget
+from petitions.selectors.criteria import (
+    INVALIDATABLE_STATUSES,
+    CriteriaError,
+    SignatureCriteria,
+    invalidation_scope,
+    signature_criteria_q,
+    signature_criteria_record,
+    signatures_find,
+)
 from petitions.services.counts import signature_statuses_change
-from trust.identity import email_domain_digest
-from trust.iphash import ip_hash_candidates, ip_network_hash_candidates
 
 logger = logging.getLogger(__name__)
+
+# Finding signatures is a read (petitions.selectors.criteria); these names stay importable
+# from here, where the admin and older callers look for them.
+__all__ = [
+    "INVALIDATABLE_STATUSES",
+    "CriteriaError",
+    "InvalidationCountChangedError",
+    "SignatureCriteria",
+    "invalidation_batch_revalidate",
+    "invalidation_preview_count",
+    "invalidation_preview_token_make",
+    "petition_integrity_refresh",
+    "signature_criteria_q",
+    "signature_criteria_record",
+    "signatures_find",
+    "signatures_invalidate",
+    "signatures_revalidate",
+]
+
+_PREVIEW_SALT = "sbor.admin.invalidation-preview"
+# Long enough to read a preview and decide; short enough that a stale tab cannot act.
+_PREVIEW_MAX_AGE = timedelta(hours=1)
 
 # The statuses the integrity line counts from rows; "confirmed" comes from the stored count.
 INTEGRITY_STATUSES = (
@@ -37,17 +64,6 @@ INTEGRITY_STATUSES = (
 # A petition closed (or last refreshed) longer ago than this is refreshed once a day only:
 # its numbers can still move (a late withdrawal, a staff decision) but rarely do.
 INTEGRITY_SETTLED_AFTER = timedelta(days=1)
-# Staff may invalidate only signatures that still stand.
-INVALIDATABLE_STATUSES = (Signature.Status.PENDING, Signature.Status.CONFIRMED)
-# IP hashes are per address and per network (/24 for IPv4, /48 for IPv6); a wider or a
-# narrower CIDR range is spread over those units, up to this many of them.
-_NETWORK_PREFIX = {4: 24, 6: 48}
-_MAX_RANGE_UNITS = 256
-_HEX = re.compile(r"^[0-9a-f]{16,128}$")
-
-
-class CriteriaError(ValueError):
-    """Search or invalidation criteria that cannot be used; the message is for staff."""
 
 
 class InvalidationCountChangedError(Exception):
@@ -128,184 +144,28 @@ def _integrity_store(*, petition_ids: list[int]) -> None:
         Petition.objects.filter(pk=pk).update(integrity=integrity[pk], integrity_refreshed_at=now)
 
 
-# --- Finding signatures -----------------------------------------------------------------
+# --- Previews: the decision acts only on what staff saw -------------------------------
 
 
-@dataclass(frozen=True)
-class SignatureCriteria:
-    """What staff look for. ``ip`` is an address or a CIDR range, ``domain`` a bare domain."""
-
-    petition: Petition | None = None
-    ip: str = ""
-    ip_hash: str = ""
-    domain: str = ""
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    statuses: tuple[str, ...] = ()
-
-    def is_empty(self) -> bool:
-        return not (
-            self.petition
-            or self.ip.strip()
-            or self.ip_hash.strip()
-            or self.domain.strip()
-            or self.created_from
-            or self.created_to
-        )
+def invalidation_preview_token_make(*, criteria: SignatureCriteria, count: int) -> str:
+    """A signed note of the count a preview showed for these criteria, for the decision."""
+    record = signature_criteria_record(criteria=criteria)
+    return signing.dumps({"criteria": record, "count": count}, salt=_PREVIEW_SALT)
 
 
-def signatures_find(
-    *,
-    petition: Petition | None = None,
-    ip: str = "",
-    ip_hash: str = "",
-    domain: str = "",
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    status: str | Iterable[str] | None = None,
-) -> QuerySet[Signature]:
-    """Signatures matching every criterion given (all signatures if none is).
-
-    ``ip`` is an address (matched by its hash under every kept key) or a CIDR range
-    (matched by network hashes; ranges narrower than /24 or /48 by address hashes).
-    ``ip_hash`` matches an address hash, a network hash or an email-domain digest.
-    ``domain`` matches addresses at that domain and, for a registrable domain
-    (``example.org``, ``example.co.uk``), at any subdomain of it.
-    Raises ``CriteriaError`` for an address, range or hash that cannot be used.
-    """
-    if isinstance(status, str):
-        statuses: tuple[str, ...] = (status,)
-    else:
-        statuses = tuple(status or ())
-    criteria = SignatureCriteria(
-        petition=petition,
-        ip=ip,
-        ip_hash=ip_hash,
-        domain=domain,
-        created_from=created_from,
-        created_to=created_to,
-        statuses=statuses,
-    )
-    return Signature.objects.filter(signature_criteria_q(criteria=criteria))
-
-
-def signature_criteria_q(*, criteria: SignatureCriteria) -> Q:
-    """The criteria as a filter on ``Signature``; raises ``CriteriaError``."""
-    q = Q()
-    if criteria.petition is not None:
-        q &= Q(petition=criteria.petition)
-    if criteria.ip.strip():
-        field, hashes = _ip_hashes(criteria.ip)
-        q &= Q(**{f"{field}__in": hashes})
-    if criteria.ip_hash.strip():
-        digest = _hash_clean(criteria.ip_hash)
-        q &= Q(ip_hash=digest) | Q(ip_network_hash=digest) | _domain_q(digest)
-    if criteria.domain.strip():
-        q &= _domain_q(_domain_digest(criteria.domain))
-    if criteria.created_from is not None:
-        q &= Q(created_at__gte=criteria.created_from)
-    if criteria.created_to is not None:
-        q &= Q(created_at__lt=criteria.created_to)
-    if criteria.statuses:
-        q &= Q(status__in=criteria.statuses)
-    return q
-
-
-def _ip_hashes(text: str) -> tuple[str, list[str]]:
-    """The Signature field to match and the hashes an address or CIDR range stands for."""
-    text = text.strip()
+def invalidation_preview_count(*, token: str, criteria: SignatureCriteria) -> int | None:
+    """The count shown in the preview, if it was for these very criteria and is recent."""
     try:
-        if "/" not in text:
-            return "ip_hash", ip_hash_candidates(ip=str(ipaddress.ip_address(text)))
-        network = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise CriteriaError(
-            _("“%(value)s” is not an IP address or a CIDR range.") % {"value": text[:60]}
-        ) from None
-    unit = _NETWORK_PREFIX[network.version]
-    if network.prefixlen <= unit:
-        if 2 ** (unit - network.prefixlen) > _MAX_RANGE_UNITS:
-            raise CriteriaError(_("This range is too wide to search; narrow it down."))
-        subnets = network.subnets(new_prefix=unit) if network.prefixlen < unit else [network]
-        hashes = [h for s in subnets for h in ip_network_hash_candidates(ip=str(s[0]))]
-        return "ip_network_hash", hashes
-    if network.num_addresses > _MAX_RANGE_UNITS:
-        raise CriteriaError(_("Search this range by its whole network or by single addresses."))
-    return "ip_hash", [h for a in network for h in ip_hash_candidates(ip=str(a))]
-
-
-def _hash_clean(value: str) -> str:
-    digest = value.strip().lower()
-    if not _HEX.match(digest):
-        raise CriteriaError(_("A hash is written in hexadecimal digits (0-9, a-f)."))
-    return digest
-
-
-def _domain_q(digest: str) -> Q:
-    """Supporters at the domain itself or, when it is a registrable domain, at a subdomain.
-
-    Only keyed hashes are compared. Supporters whose address was dropped before the
-    registrable-domain hash existed have none, and are found by their exact domain only.
-    """
-    return Q(supporter__email_domain_digest=digest) | Q(supporter__email_registrable_digest=digest)
-
-
-def _domain_digest(domain: str) -> str:
-    domain = domain.strip().lstrip("@").strip()
-    if not domain or "." not in domain or any(c.isspace() for c in domain):
-        raise CriteriaError(_("“%(value)s” is not a domain.") % {"value": domain[:60]})
-    return email_domain_digest(domain)
-
-
-def signature_criteria_record(*, criteria: SignatureCriteria) -> dict[str, Any]:
-    """The criteria as stored on a batch: hashes and digests, never an address or domain."""
-    record: dict[str, Any] = {}
-    if criteria.petition is not None:
-        record["petition"] = criteria.petition.slug
-    if criteria.ip.strip():
-        field, hashes = _ip_hashes(criteria.ip)
-        record["ip_hashes" if field == "ip_hash" else "ip_network_hashes"] = hashes
-    if criteria.ip_hash.strip():
-        record["hash"] = _hash_clean(criteria.ip_hash)
-    if criteria.domain.strip():
-        record["domain_digest"] = _domain_digest(criteria.domain)
-    if criteria.created_from is not None:
-        record["created_from"] = criteria.created_from.isoformat()
-    if criteria.created_to is not None:
-        record["created_to"] = criteria.created_to.isoformat()
-    if criteria.statuses:
-        record["statuses"] = sorted(criteria.statuses)
-    return record
-
-
-def signatures_invalidatable_count(*, criteria: SignatureCriteria) -> dict[Petition, int]:
-    """The preview: how many signatures an invalidation would touch, per petition."""
-    per_petition = (
-        Signature.objects.filter(signature_criteria_q(criteria=_invalidation_scope(criteria)))
-        .values("petition_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    numbers = {row["petition_id"]: row["n"] for row in per_petition}
-    petitions = Petition.objects.filter(pk__in=numbers).order_by("title")
-    return {petition: numbers[petition.pk] for petition in petitions}
-
-
-def _invalidation_scope(criteria: SignatureCriteria) -> SignatureCriteria:
-    if criteria.is_empty():
-        raise CriteriaError(
-            _("Give at least one criterion: a petition, an IP, a domain or a time.")
+        data = signing.loads(
+            token, salt=_PREVIEW_SALT, max_age=int(_PREVIEW_MAX_AGE.total_seconds())
         )
-    statuses = tuple(s for s in criteria.statuses if s in INVALIDATABLE_STATUSES)
-    return SignatureCriteria(
-        petition=criteria.petition,
-        ip=criteria.ip,
-        ip_hash=criteria.ip_hash,
-        domain=criteria.domain,
-        created_from=criteria.created_from,
-        created_to=criteria.created_to,
-        statuses=statuses or INVALIDATABLE_STATUSES,
-    )
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("count"), int):
+        return None
+    if data.get("criteria") != signature_criteria_record(criteria=criteria):
+        return None
+    return int(data["count"])
 
 
 # --- Invalidating and revalidating ------------------------------------------------------
@@ -325,7 +185,7 @@ def signatures_invalidate(
     reason = reason.strip()
     if not reason:
         raise CriteriaError(_("Say why these signatures are invalidated."))
-    scope = _invalidation_scope(criteria)
+    scope = invalidation_scope(criteria)
     with transaction.atomic():
         rows = list(
             Signature.objects.filter(signature_criteria_q(criteria=scope))

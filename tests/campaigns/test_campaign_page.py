@@ -11,8 +11,8 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from campaigns.demo.loader import ABOUT_US, CAMPAIGN_SLUG, PETITION_SLUG
 from campaigns.models import Campaign, Organisation
+from petitions.demo.loader import ABOUT_US, CAMPAIGN_SLUG, PETITION_SLUG
 from petitions.models import Petition, Signature
 from tests.factories import (
     campaign_create,

@@ -55,7 +55,7 @@ def assert_outage_page(response, text: str = ENGLISH) -> None:  # type: ignore[n
 def test_a_page_that_meets_a_database_outage_answers_503_with_a_page_that_needs_no_database(
     client, monkeypatch, django_assert_num_queries
 ):
-    monkeypatch.setattr("campaigns.views.campaign_get_public", _unreachable)
+    monkeypatch.setattr("petitions.campaign_page.campaign_get_public", _unreachable)
     with django_assert_num_queries(0):
         response = client.get("/c/any-campaign/")
     assert_outage_page(response)
@@ -64,7 +64,7 @@ def test_a_page_that_meets_a_database_outage_answers_503_with_a_page_that_needs_
 
 @pytest.mark.django_db
 def test_the_outage_page_speaks_the_visitors_language(client, monkeypatch):
-    monkeypatch.setattr("campaigns.views.campaign_get_public", _unreachable)
+    monkeypatch.setattr("petitions.campaign_page.campaign_get_public", _unreachable)
     response = client.get("/c/any-campaign/", HTTP_ACCEPT_LANGUAGE="ru")
     assert_outage_page(response, RUSSIAN)
 
@@ -97,7 +97,7 @@ def test_any_other_error_is_still_the_500_page(monkeypatch):
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("campaigns.views.campaign_get_public", broken)
+    monkeypatch.setattr("petitions.campaign_page.campaign_get_public", broken)
     response = Client(raise_request_exception=False).get("/c/any-campaign/")
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()

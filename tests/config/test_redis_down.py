@@ -21,7 +21,7 @@ from mailer.models import OutboxMessage
 from mailer.tasks import outbox_send
 from petitions import tokens
 from petitions.models import FlaggedAttemptTally, SignAttempt, Signature, Supporter
-from petitions.services import privacy, sign_attempts_sweep
+from petitions.services import manage_links, sign_attempts_sweep
 from tests.factories import (
     challenge_solution,
     latest_attempt,
@@ -133,7 +133,7 @@ def test_signing_and_managing_work_while_redis_is_down_and_the_mail_goes_out_aft
 
     # Ask for a manage link, open the page, withdraw.
     assert client.post("/manage/", {"email": "anna@example.org"}).status_code < 500
-    manage = f"/manage/{privacy.manage_token_make(supporter=anna.supporter)}/"
+    manage = f"/manage/{manage_links.manage_token_make(supporter=anna.supporter)}/"
     assert client.get(manage).status_code == 200
     withdrawn = client.post(f"{manage}signatures/{anna.public_id}/withdraw/")
     assert withdrawn.status_code == 302
@@ -145,7 +145,7 @@ def test_signing_and_managing_work_while_redis_is_down_and_the_mail_goes_out_aft
     assert clara_response.status_code == 302
     assert sign_attempts_sweep(older_than=timedelta(0)) == 1
     clara = supporter_of("clara@example.org")
-    erase = f"/manage/{privacy.manage_token_make(supporter=clara)}/erase/"
+    erase = f"/manage/{manage_links.manage_token_make(supporter=clara)}/erase/"
     assert client.post(erase, {"confirm": "on"}).status_code == 302
     assert not Supporter.objects.filter(pk=clara.pk).exists()
 

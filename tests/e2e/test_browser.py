@@ -31,7 +31,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from config.celery import app as celery_app
 from petitions import services
 from petitions.models import Petition, Signature
-from petitions.services import privacy
+from petitions.services import addresses
 from tests.factories import campaign_create, petition_create, signature_create
 
 pytestmark = pytest.mark.e2e
@@ -546,7 +546,7 @@ def test_a_signer_manages_their_signature_from_the_emailed_link(
     # dropped, and asking for the link stores it again for that one email.
     signature = signature_create(petition=petition, email="anna@example.org", confirmed=True)
     assert services.signature_counts_refresh() == 1
-    assert privacy.supporter_emails_drop_due() == 1  # as beat runs it after confirming
+    assert addresses.supporter_emails_drop_due() == 1  # as beat runs it after confirming
     for old in outbox_dir.glob("*.eml"):
         old.unlink()  # her confirmation email: the inbox now starts empty
 

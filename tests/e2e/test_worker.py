@@ -43,7 +43,7 @@ from config.celery import app as celery_app
 from mailer.models import OutboxMessage
 from petitions import emails, services
 from petitions.models import Consent, Petition, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import addresses
 from tests.factories import campaign_create, petition_create
 
 pytestmark = pytest.mark.e2e
@@ -533,7 +533,7 @@ def test_signing_again_makes_no_second_signature_and_mails_already_signed(
         confirm(http, confirm_link(site, second_mail), petition)
         # Boris gave no consent to updates: once confirmed, the frequent periodic task
         # (run here as beat would) drops his address and only its keyed hash remains.
-        assert privacy.supporter_emails_drop_due() == 1
+        assert addresses.supporter_emails_drop_due() == 1
         assert Supporter.objects.get().email == ""
 
         # Confirmed: signing again gets the "already signed" email and the same page. The

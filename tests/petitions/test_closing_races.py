@@ -24,7 +24,7 @@ from campaigns.models import Campaign
 from mailer.models import OutboxMessage
 from petitions import services, tokens
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
-from petitions.services import confirming, retention, signing
+from petitions.services import confirming, processing, retention, signing
 from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
 
 TITLE = "Free the Three"
@@ -111,8 +111,8 @@ def test_a_lockdown_waits_for_a_sign_in_flight_then_removes_what_it_stored(
 ):
     petition = petition_create(campaign=campaign)
     attempt = attempt_only(petition, consent_updates=True)
-    held = Held(signing._supporter_get_or_create)
-    monkeypatch.setattr(signing, "_supporter_get_or_create", held)
+    held = Held(processing._supporter_get_or_create)
+    monkeypatch.setattr(processing, "_supporter_get_or_create", held)
 
     signer, sign_errors = in_thread(lambda: services.sign_attempt_process(attempt_id=attempt.pk))
     assert held.inside.wait(WAIT)  # the sign holds the petition's lock, mid-transaction

@@ -12,7 +12,7 @@ from django.utils import timezone
 from mailer.models import OutboxMessage
 from petitions import tasks
 from petitions.models import Consent, Petition, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import addresses
 from tests.factories import petition_create, signature_create
 from trust import identity
 
@@ -65,15 +65,15 @@ def test_confirming_marks_the_signer_and_the_frequent_task_drops_the_address(
 
     assert dropped(supporter)
     assert supporter.email_drop_due_at is None
-    assert privacy.supporter_emails_drop() == 0  # nothing left for the full run
-    assert privacy.supporter_emails_drop_due() == 0  # the mark is gone
+    assert addresses.supporter_emails_drop() == 0  # nothing left for the full run
+    assert addresses.supporter_emails_drop_due() == 0  # the mark is gone
 
 
 def test_the_frequent_task_clears_the_mark_of_someone_who_keeps_the_address(sign):
     keeps = sign(consent_updates=True)
     assert keeps.email_drop_due_at is not None
 
-    assert privacy.supporter_emails_drop_due() == 0
+    assert addresses.supporter_emails_drop_due() == 0
 
     keeps.refresh_from_db()
     assert keeps.email == ADDRESS
@@ -85,7 +85,7 @@ def test_the_frequent_task_works_in_batches_and_leaves_unmarked_supporters_alone
     unmarked = sign(email="unmarked@example.org")
     Supporter.objects.filter(pk=unmarked.pk).update(email_drop_due_at=None)
 
-    assert privacy.supporter_emails_drop_due(batch_size=2) == 5
+    assert addresses.supporter_emails_drop_due(batch_size=2) == 5
 
     assert all(dropped(supporter) for supporter in marked)
     assert not dropped(unmarked)
@@ -95,15 +95,15 @@ def test_the_frequent_task_works_in_batches_and_leaves_unmarked_supporters_alone
 def test_a_mark_set_again_while_a_batch_runs_stays_for_the_next_run(sign, monkeypatch):
     first = sign(email="first@example.org")
     later = timezone.now() + timedelta(seconds=1)
-    real_drop = privacy.supporter_emails_drop
+    real_drop = addresses.supporter_emails_drop
 
     def drop_while_the_person_confirms_again(**kwargs):  # type: ignore[no-untyped-def]
         result = real_drop(**kwargs)
         Supporter.objects.filter(pk=first.pk).update(email_drop_due_at=later)
         return result
 
-    monkeypatch.setattr(privacy, "supporter_emails_drop", drop_while_the_person_confirms_again)
-    privacy.supporter_emails_drop_due()
+    monkeypatch.setattr(addresses, "supporter_emails_drop", drop_while_the_person_confirms_again)
+    addresses.supporter_emails_drop_due()
 
     first.refresh_from_db()
     assert first.email_drop_due_at == later
@@ -112,7 +112,7 @@ def test_a_mark_set_again_while_a_batch_runs_stays_for_the_next_run(sign, monkey
 def test_a_confirmed_signer_without_consent_has_their_address_dropped(sign):
     supporter = sign()
     digest = supporter.email_digest
-    assert privacy.supporter_emails_drop() == 1
+    assert addresses.supporter_emails_drop() == 1
     assert dropped(supporter)
     assert supporter.email_digest == digest
     assert supporter.name  # only the address goes
@@ -120,14 +120,14 @@ def test_a_confirmed_signer_without_consent_has_their_address_dropped(sign):
 
 def test_a_signer_who_consented_to_updates_keeps_their_address(sign):
     supporter = sign(consent_updates=True)
-    assert privacy.supporter_emails_drop() == 0
+    assert addresses.supporter_emails_drop() == 0
     assert not dropped(supporter)
 
 
 def test_withdrawing_consent_lets_the_address_go(sign):
     supporter = sign(consent_updates=True)
     Consent.objects.update(withdrawn_at=timezone.now())
-    assert privacy.supporter_emails_drop() == 1
+    assert addresses.supporter_emails_drop() == 1
     assert dropped(supporter)
 
 
@@ -135,13 +135,13 @@ def test_consent_given_but_not_yet_confirmed_does_not_keep_an_address(sign):
     # The signature is confirmed elsewhere; the consent never was: it does not count.
     supporter = sign(consent_updates=True)
     Consent.objects.update(confirmed_at=None)
-    assert privacy.supporter_emails_drop() == 1
+    assert addresses.supporter_emails_drop() == 1
     assert dropped(supporter)
 
 
 def test_a_pending_signer_keeps_their_address_while_the_link_works(sign):
     supporter = sign(confirmed=False)
-    assert privacy.supporter_emails_drop() == 0
+    assert addresses.supporter_emails_drop() == 0
     assert not dropped(supporter)
 
 
@@ -149,7 +149,7 @@ def test_a_pending_signer_whose_link_expired_has_their_address_dropped(sign):
     supporter = sign(confirmed=False)
     long_ago = timezone.now() - timedelta(days=django_settings.CONFIRM_MAX_AGE_DAYS, seconds=1)
     Signature.objects.update(confirmation_requested_at=long_ago)
-    assert privacy.supporter_emails_drop() == 1
+    assert addresses.supporter_emails_drop() == 1
     assert dropped(supporter)
 
 
@@ -157,21 +157,21 @@ def test_a_pending_signer_whose_link_expired_has_their_address_dropped(sign):
 def test_an_address_with_mail_still_to_send_is_kept(sign, status):
     supporter = sign()
     OutboxMessage.objects.update(status=status)
-    assert privacy.supporter_emails_drop() == 0
+    assert addresses.supporter_emails_drop() == 0
     assert not dropped(supporter)
 
 
 def test_a_failed_message_does_not_keep_an_address(sign):
     supporter = sign()
     OutboxMessage.objects.update(status=OutboxMessage.Status.FAILED)
-    assert privacy.supporter_emails_drop() == 1
+    assert addresses.supporter_emails_drop() == 1
     assert dropped(supporter)
 
 
 def test_only_the_given_supporters_are_looked_at(sign):
     first = sign()
     second = sign(email="second@example.org")
-    assert privacy.supporter_emails_drop(supporter_ids=[second.pk]) == 1
+    assert addresses.supporter_emails_drop(supporter_ids=[second.pk]) == 1
     assert not dropped(first)
     assert dropped(second)
 
@@ -179,15 +179,15 @@ def test_only_the_given_supporters_are_looked_at(sign):
 def test_every_supporter_is_looked_at_batch_by_batch(sign):
     supporters = [sign(email=f"person{n}@example.org") for n in range(5)]
     sign(email="keeps@example.org", consent_updates=True)
-    assert privacy.supporter_emails_drop(batch_size=2) == 5
+    assert addresses.supporter_emails_drop(batch_size=2) == 5
     assert all(dropped(supporter) for supporter in supporters)
 
 
 def test_dropping_twice_is_harmless(sign):
     supporter = sign()
-    privacy.supporter_emails_drop()
+    addresses.supporter_emails_drop()
     first_dropped_at = Supporter.objects.get(pk=supporter.pk).email_dropped_at
-    assert privacy.supporter_emails_drop() == 0
+    assert addresses.supporter_emails_drop() == 0
     assert Supporter.objects.get(pk=supporter.pk).email_dropped_at == first_dropped_at
 
 
@@ -213,7 +213,7 @@ def test_the_task_can_look_at_one_supporter(sign):
 
 def test_signing_again_after_the_drop_still_finds_the_same_person(sign, petition):
     supporter = sign()
-    privacy.supporter_emails_drop()
+    addresses.supporter_emails_drop()
     sign(email="OLGA.BERGGOLTS@example.org", confirmed=False)  # already signed: mailed again
     sign(email="olga.berggolts@example.org", on=petition_create(campaign=petition.campaign))
     assert Supporter.objects.get() == supporter
@@ -225,7 +225,7 @@ def test_asking_for_a_manage_link_stores_the_address_again_and_sends_it(
     client, sign, django_capture_on_commit_callbacks
 ):
     supporter = sign()
-    privacy.supporter_emails_drop()
+    addresses.supporter_emails_drop()
     assert dropped(supporter)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -238,13 +238,13 @@ def test_asking_for_a_manage_link_stores_the_address_again_and_sends_it(
     assert supporter.email_dropped_at is None
     assert OutboxMessage.objects.get(kind="signature_manage_link").status == "sent"
     # Once the link is out, the address goes again.
-    assert privacy.supporter_emails_drop() == 1
+    assert addresses.supporter_emails_drop() == 1
     assert dropped(supporter)
 
 
 def test_a_stored_address_is_never_replaced_by_another_spelling(sign):
     supporter = sign()
-    assert not privacy.supporter_email_restore(
+    assert not addresses.supporter_email_restore(
         supporter=supporter, email="OLGA.BERGGOLTS@example.org"
     )
     supporter.refresh_from_db()
@@ -253,8 +253,8 @@ def test_a_stored_address_is_never_replaced_by_another_spelling(sign):
 
 def test_only_the_persons_own_address_can_be_stored_again(sign):
     supporter = sign()
-    privacy.supporter_emails_drop()
+    addresses.supporter_emails_drop()
     supporter.refresh_from_db()
     with pytest.raises(ValueError, match="does not belong"):
-        privacy.supporter_email_restore(supporter=supporter, email="someone@example.org")
+        addresses.supporter_email_restore(supporter=supporter, email="someone@example.org")
     assert dropped(supporter)

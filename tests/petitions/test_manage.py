@@ -18,7 +18,7 @@ from mailer.models import OutboxMessage
 from petitions import tokens
 from petitions.consent import UPDATES_WORDING_VERSION
 from petitions.models import Consent, ManageLinkRequest, Petition, SignAttempt, Signature, Supporter
-from petitions.services import privacy, signature_counts_refresh
+from petitions.services import erasure, manage_links, signature_counts_refresh
 from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
 from tests.html import elements
 
@@ -40,7 +40,7 @@ def without_csrf_tokens(html: str) -> str:
 
 
 def manage_path(supporter: Supporter) -> str:
-    return f"/manage/{privacy.manage_token_make(supporter=supporter)}/"
+    return f"/manage/{manage_links.manage_token_make(supporter=supporter)}/"
 
 
 def manage_link_path(message) -> str:
@@ -222,7 +222,7 @@ def test_the_manage_page_says_what_is_kept_and_until_when(client, petition, anna
 def test_after_the_last_withdrawal_the_page_gives_the_date_everything_goes(client, anna, anna_path):
     response = client.post(withdraw_path(anna_path, anna))
     html = page(client.get(response["Location"]))
-    ends = timezone.localtime(timezone.now() + privacy.SUPPORTER_UNLINKED_KEEP)
+    ends = timezone.localtime(timezone.now() + erasure.SUPPORTER_UNLINKED_KEEP)
     assert f"will be deleted on {date_format(ends, 'DATE_FORMAT')}" in html
 
 
@@ -282,7 +282,7 @@ def test_an_expired_link_offers_a_new_one(client, anna, monkeypatch):
     then = time.time() - tokens.MANAGE_TOKEN_MAX_AGE_SECONDS - 1
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
-        token = privacy.manage_token_make(supporter=anna.supporter)
+        token = manage_links.manage_token_make(supporter=anna.supporter)
     response = client.get(f"/manage/{token}/")
     assert response.status_code == 400
     assert "This link has expired" in page(response)
@@ -294,7 +294,7 @@ def test_a_link_just_inside_its_lifetime_still_works(client, anna, monkeypatch):
     then = time.time() - tokens.MANAGE_TOKEN_MAX_AGE_SECONDS + 60
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: then)
-        token = privacy.manage_token_make(supporter=anna.supporter)
+        token = manage_links.manage_token_make(supporter=anna.supporter)
     assert client.get(f"/manage/{token}/").status_code == 200
 
 
@@ -467,11 +467,11 @@ def test_a_withdrawn_pending_signature_cannot_be_confirmed_by_link_or_code(clien
 def test_a_person_with_no_signature_left_is_deleted_after_the_keep_period(client, anna, anna_path):
     supporter = anna.supporter
     client.post(withdraw_path(anna_path, anna))
-    assert privacy.supporters_unlinked_delete() == 0
+    assert erasure.supporters_unlinked_delete() == 0
     Supporter.objects.filter(pk=supporter.pk).update(
-        unlinked_at=timezone.now() - privacy.SUPPORTER_UNLINKED_KEEP - timedelta(minutes=1)
+        unlinked_at=timezone.now() - erasure.SUPPORTER_UNLINKED_KEEP - timedelta(minutes=1)
     )
-    assert privacy.supporters_unlinked_delete() == 1
+    assert erasure.supporters_unlinked_delete() == 1
     assert not Supporter.objects.filter(pk=supporter.pk).exists()
     assert client.get(anna_path).status_code == 400
     anna.refresh_from_db()
@@ -483,9 +483,9 @@ def test_someone_who_signed_again_is_not_deleted(client, anna, anna_path):
     client.post(withdraw_path(anna_path, anna))
     signature_create(petition=petition_create(), email=ADDRESS)
     Supporter.objects.filter(pk=supporter.pk).update(
-        unlinked_at=timezone.now() - privacy.SUPPORTER_UNLINKED_KEEP - timedelta(minutes=1)
+        unlinked_at=timezone.now() - erasure.SUPPORTER_UNLINKED_KEEP - timedelta(minutes=1)
     )
-    assert privacy.supporters_unlinked_delete() == 0
+    assert erasure.supporters_unlinked_delete() == 0
     assert Supporter.objects.filter(pk=supporter.pk).exists()
 
 
@@ -648,7 +648,7 @@ def test_erasing_twice_erases_once_and_then_finds_nobody(client, anna, anna_path
     second = client.post(f"{anna_path}erase/", {"confirm": "on"})
     assert second.status_code == 400
     assert "This link is not valid" in page(second)
-    assert privacy.supporter_erase(supporter=supporter) == 0
+    assert erasure.supporter_erase(supporter=supporter) == 0
 
 
 def test_erasing_leaves_other_signers_alone(client, petition, anna_path):

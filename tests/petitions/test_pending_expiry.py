@@ -25,8 +25,8 @@ from petitions import emails, services
 from petitions.emails import SIGNATURE_CONFIRM
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_integrity
-from petitions.services import privacy, retention, signing
-from petitions.services.signing import signatures_pending_expire
+from petitions.services import processing, retention, self_service, signing
+from petitions.services.processing import signatures_pending_expire
 from tests.factories import petition_create, signature_create
 
 pytestmark = pytest.mark.django_db
@@ -215,7 +215,7 @@ def test_invalidated_and_withdrawn_signatures_stay(petition):
     )
     withdrawn = stranger_typed(petition, email="changed.mind@example.org")
     supporter = Supporter.objects.get(pk=person_of(withdrawn))
-    privacy.signature_withdraw(supporter=supporter, signature_public_id=withdrawn.public_id)
+    self_service.signature_withdraw(supporter=supporter, signature_public_id=withdrawn.public_id)
 
     assert signatures_pending_expire() == 0
     assert Signature.objects.filter(pk__in=[invalidated.pk, withdrawn.pk]).count() == 2
@@ -301,9 +301,9 @@ def test_a_person_signing_again_as_it_expires_keeps_the_signature_and_gets_the_e
     assert attempt is not None
     # The signing task stops after it has locked the person, before it touches the
     # signature; the sweep runs meanwhile.
-    held = Held(signing._signature_get_or_create)
-    monkeypatch.setattr(signing, "_signature_get_or_create", held)
-    signer, signed = in_thread(lambda: signing.sign_attempt_process(attempt_id=attempt.pk))
+    held = Held(processing._signature_get_or_create)
+    monkeypatch.setattr(processing, "_signature_get_or_create", held)
+    signer, signed = in_thread(lambda: processing.sign_attempt_process(attempt_id=attempt.pk))
     assert held.inside.wait(WAIT)
     sweeper, swept = in_thread(signatures_pending_expire)
     # PostgreSQL: the sweep skips the locked person and is done. SQLite: it waits for

@@ -14,13 +14,14 @@ from django.utils import timezone
 from mailer.models import OutboxMessage
 from petitions import migrations, services
 from petitions.models import InvalidationBatch, Petition, Signature, Supporter
-from petitions.services import privacy
-from petitions.services.review import (
+from petitions.selectors import person
+from petitions.selectors.criteria import (
     CriteriaError,
-    InvalidationCountChangedError,
     SignatureCriteria,
     signatures_invalidatable_count,
 )
+from petitions.services import addresses
+from petitions.services.review import InvalidationCountChangedError
 from tests.factories import petition_create, signature_confirm, signature_create, staff_user_create
 from trust import identity
 from trust.models import IpHashKey
@@ -140,7 +141,7 @@ def test_the_registrable_domain_is_stored_only_as_a_keyed_hash(petition):
 def test_a_signers_download_includes_the_registrable_domain_hash(petition):
     signature = signature_create(petition=petition, email="anna@mail.example.org")
     supporter = Supporter.objects.get(signatures=signature)
-    exported = privacy.supporter_data_export(supporter=supporter)["supporter"]
+    exported = person.supporter_data_export(supporter=supporter)["supporter"]
     assert exported["email_registrable_domain_keyed_hash"] == supporter.email_registrable_digest
 
 
@@ -164,7 +165,7 @@ def test_an_address_typed_again_gets_its_registrable_hash_back(petition):
     )
     supporter = Supporter.objects.get(signatures=signature)
 
-    assert privacy.supporter_email_restore(supporter=supporter, email="anna@mail.example.org")
+    assert addresses.supporter_email_restore(supporter=supporter, email="anna@mail.example.org")
 
     assert found(services.signatures_find(domain="example.org")) == {signature.pk}
 

@@ -126,7 +126,7 @@ def test_erasing_a_supporter_deletes_their_attempts(petition):
     signature = signature_create(petition=petition)
     assert signature.supporter is not None
 
-    services.privacy.supporter_erase(supporter=signature.supporter)
+    services.erasure.supporter_erase(supporter=signature.supporter)
 
     assert not SignAttempt.objects.exists()
 
@@ -136,21 +136,21 @@ def test_one_attempt_failing_in_the_sweep_does_not_hold_up_the_others(
 ):
     from django.db import OperationalError as DatabaseOperationalError
 
-    from petitions.services import signing
+    from petitions.services import processing, signing
 
     monkeypatch.setattr(signing, "enqueue_on_commit", lambda *args: None)
     first = services.sign_attempt_create(petition=petition, email="a@example.org", name="A")
     second = services.sign_attempt_create(petition=petition, email="b@example.org", name="B")
     assert first is not None and second is not None
     SignAttempt.objects.update(created_at=timezone.now() - timedelta(minutes=2))
-    real = signing.sign_attempt_process
+    real = processing.sign_attempt_process
 
     def flaky(*, attempt_id: int) -> services.SignResult:
         if attempt_id == first.pk:
             raise DatabaseOperationalError("deadlock detected")
         return real(attempt_id=attempt_id)
 
-    monkeypatch.setattr(signing, "sign_attempt_process", flaky)
+    monkeypatch.setattr(processing, "sign_attempt_process", flaky)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.sign_attempts_sweep() == 1

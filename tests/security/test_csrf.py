@@ -16,7 +16,7 @@ from django.test import Client
 
 from petitions import tokens
 from petitions.models import Consent, Petition, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import manage_links
 from tests.factories import latest_attempt, petition_create, signature_create
 from tests.html import elements
 
@@ -38,7 +38,7 @@ class World:
 
     @property
     def manage_token(self) -> str:
-        return privacy.manage_token_make(supporter=self.supporter)
+        return manage_links.manage_token_make(supporter=self.supporter)
 
     @property
     def manage_signature(self) -> str:

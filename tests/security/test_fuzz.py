@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from common.parsers import MAX_JSON_DEPTH, BoundedJSONParser, json_depth_exceeds
 from mailer.models import OutboxMessage
 from petitions.models import Consent, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import manage_links
 
 pytestmark = pytest.mark.django_db
 
@@ -389,7 +389,7 @@ def test_the_manage_page_forms_answer_any_fields_without_a_server_error(
     client, site, data, signature_id
 ):
     supporter = site.pending.supporter
-    base = f"/manage/{privacy.manage_token_make(supporter=supporter)}/"
+    base = f"/manage/{manage_links.manage_token_make(supporter=supporter)}/"
     own = site.pending.public_id
     for path in (
         f"{base}signatures/{own}/display/",

@@ -10,7 +10,7 @@ from django.http import HttpResponseBase
 from django.test import Client
 
 from petitions.models import Petition
-from petitions.services import privacy
+from petitions.services import manage_links
 from tests.html import all_elements
 from tests.security.conftest import PublicSite
 from tests.security.markup import csp_directives, inline_code
@@ -49,7 +49,9 @@ def sign_a_closed_petition(client: Client, site: PublicSite) -> HttpResponseBase
 
 def manage_page(client: Client, site: PublicSite) -> HttpResponseBase:
     assert site.pending.supporter is not None
-    return client.get(f"/manage/{privacy.manage_token_make(supporter=site.pending.supporter)}/")
+    return client.get(
+        f"/manage/{manage_links.manage_token_make(supporter=site.pending.supporter)}/"
+    )
 
 
 # Every page a member of the public can reach, by name, and the status it answers with.

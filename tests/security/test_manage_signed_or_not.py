@@ -24,7 +24,7 @@ from django.utils import timezone
 from mailer.models import OutboxMessage
 from petitions import emails
 from petitions.models import ManageLinkRequest, Signature, Supporter
-from petitions.services import privacy
+from petitions.services import manage_links
 from tests.factories import petition_create, signature_create
 from tests.html import elements
 
@@ -187,7 +187,7 @@ def test_past_the_limit_per_address_the_request_does_the_same_work(
     # The row past the limit holds no address: its task has nobody to mail.
     rows = list(ManageLinkRequest.objects.order_by("pk"))
     assert [row.email for row in rows] == [KNOWN, ""]
-    assert privacy.manage_link_request_process(request_id=rows[1].pk) is False
+    assert manage_links.manage_link_request_process(request_id=rows[1].pk) is False
     assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
 
 
@@ -318,7 +318,7 @@ def test_the_interval_holds_across_many_requests_from_many_ips(
 def test_requests_answered_together_mail_once(signer, settings):
     settings.MANAGE_LINK_INTERVAL_SECONDS = 600
     rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(5)]
-    results = [privacy.manage_link_request_process(request_id=row.pk) for row in rows]
+    results = [manage_links.manage_link_request_process(request_id=row.pk) for row in rows]
     assert results == [True, False, False, False, False]
     assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
 
@@ -328,8 +328,8 @@ def test_requests_answered_together_mail_once(signer, settings):
 
 def test_the_task_is_safe_to_run_twice(signer):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="ru")
-    assert privacy.manage_link_request_process(request_id=row.pk) is True
-    assert privacy.manage_link_request_process(request_id=row.pk) is False
+    assert manage_links.manage_link_request_process(request_id=row.pk) is True
+    assert manage_links.manage_link_request_process(request_id=row.pk) is False
     message = OutboxMessage.objects.get(kind=emails.SIGNATURE_MANAGE_LINK)
     assert message.language == "ru"
     assert not ManageLinkRequest.objects.exists()
@@ -350,10 +350,10 @@ def test_a_request_whose_task_was_lost_is_answered_by_the_sweep(
     assert ManageLinkRequest.objects.count() == 1
     assert mail.outbox == []
     # Young rows are left to their own task; older ones are answered.
-    assert privacy.manage_link_requests_sweep() == 0
+    assert manage_links.manage_link_requests_sweep() == 0
     ManageLinkRequest.objects.update(created_at=timezone.now() - timedelta(minutes=2))
     with django_capture_on_commit_callbacks(execute=True):
-        assert privacy.manage_link_requests_sweep() == 1
+        assert manage_links.manage_link_requests_sweep() == 1
     assert [message.to for message in mail.outbox] == [[KNOWN]]
     assert not ManageLinkRequest.objects.exists()
 
@@ -361,9 +361,9 @@ def test_a_request_whose_task_was_lost_is_answered_by_the_sweep(
 def test_the_sweep_deletes_stale_requests_without_mailing(signer):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="en")
     ManageLinkRequest.objects.filter(pk=row.pk).update(
-        created_at=timezone.now() - privacy.MANAGE_LINK_REQUEST_STALE - timedelta(minutes=1)
+        created_at=timezone.now() - manage_links.MANAGE_LINK_REQUEST_STALE - timedelta(minutes=1)
     )
-    assert privacy.manage_link_requests_sweep() == 0
+    assert manage_links.manage_link_requests_sweep() == 0
     assert not ManageLinkRequest.objects.exists()
     assert not OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK)
 
@@ -371,9 +371,9 @@ def test_the_sweep_deletes_stale_requests_without_mailing(signer):
 def test_a_stale_request_reached_by_its_late_task_is_dropped(signer):
     row = ManageLinkRequest.objects.create(email=KNOWN, language="en")
     ManageLinkRequest.objects.filter(pk=row.pk).update(
-        created_at=timezone.now() - privacy.MANAGE_LINK_REQUEST_STALE - timedelta(minutes=1)
+        created_at=timezone.now() - manage_links.MANAGE_LINK_REQUEST_STALE - timedelta(minutes=1)
     )
-    assert privacy.manage_link_request_process(request_id=row.pk) is False
+    assert manage_links.manage_link_request_process(request_id=row.pk) is False
     assert not ManageLinkRequest.objects.exists()
 
 
@@ -425,7 +425,7 @@ def test_simultaneous_answers_for_one_person_mail_once(settings):
     settings.MANAGE_LINK_INTERVAL_SECONDS = 600
     signature_create(petition=petition_create(), email=KNOWN, confirmed=True)
     rows = [ManageLinkRequest.objects.create(email=KNOWN, language="en") for _ in range(8)]
-    results = at_once(8, lambda i: privacy.manage_link_request_process(request_id=rows[i].pk))
+    results = at_once(8, lambda i: manage_links.manage_link_request_process(request_id=rows[i].pk))
     assert sorted(results) == [False] * 7 + [True]
     assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1
     assert not ManageLinkRequest.objects.exists()
@@ -436,6 +436,6 @@ def test_one_request_answered_by_several_workers_at_once_mails_once(settings):
     settings.MANAGE_LINK_INTERVAL_SECONDS = 0  # only the claim on the row may stop a second
     signature_create(petition=petition_create(), email=KNOWN, confirmed=True)
     row = ManageLinkRequest.objects.create(email=KNOWN, language="en")
-    results = at_once(6, lambda i: privacy.manage_link_request_process(request_id=row.pk))
+    results = at_once(6, lambda i: manage_links.manage_link_request_process(request_id=row.pk))
     assert sorted(results) == [False] * 5 + [True]
     assert OutboxMessage.objects.filter(kind=emails.SIGNATURE_MANAGE_LINK).count() == 1

@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 
 from petitions import services
 from petitions.models import Petition
-from petitions.services import privacy
+from petitions.services import addresses
 from tests.factories import petition_create, signature_create
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def periodic_tasks_run() -> None:
     services.signature_counts_refresh()
     services.signature_counts_repair()
     services.petition_integrity_refresh()
-    privacy.supporter_emails_drop()
+    addresses.supporter_emails_drop()
 
 
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')

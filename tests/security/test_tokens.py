@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from petitions import tokens
 from petitions.models import Petition, SignAttempt, Signature
-from petitions.services import privacy
+from petitions.services import erasure
 from tests.factories import latest_attempt, petition_create, signature_create
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +159,7 @@ def test_the_token_of_a_deleted_signature_confirms_nothing(client, signature):
 def test_the_token_of_an_erased_signer_confirms_nothing(client, signature):
     token = tokens.confirm_token_make(str(latest_attempt(signature).public_id))
     assert signature.supporter is not None
-    privacy.supporter_erase(supporter=signature.supporter)
+    erasure.supporter_erase(supporter=signature.supporter)
 
     response = client.post(f"/confirm/{token}/")
 

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from petitions.services.privacy import (
+from petitions.services.reencryption import (
     manage_link_requests_reencrypt,
     sign_attempts_reencrypt,
     supporters_reencrypt,

@@ -1,24 +1,18 @@
-"""Staff tools in the Django admin: petitions, signature review, invalidations.
+"""Signatures in the admin: search by IP, network, domain or hash; revalidate; invalidate by
+criteria after a preview; export as CSV; erase the people who signed.
 
-Every change goes through a service in ``petitions.services``; this module only turns
-requests into calls and answers into messages. Lists never show names or addresses: staff
-screens are shared and screenshotted. Only the CSV export decrypts them, for staff who may
-see supporters.
+The search parser, the CSV rows, the preview tokens and the invalidation itself are selectors
+and services that the organisers' workspace can call too.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
-import uuid
-from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -28,103 +22,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature, Supporter
-from petitions.selectors import signatures_csv_rows
-from petitions.services import privacy, retention, review
+from petitions.models import InvalidationBatch, Petition, Signature, Supporter
+from petitions.selectors import (
+    signature_search_parse,
+    signatures_csv_lines,
+    signatures_invalidatable_count,
+)
+from petitions.services import erasure, review
 
 logger = logging.getLogger(__name__)
 
-_PREVIEW_SALT = "sbor.admin.invalidation-preview"
-# Long enough to read a preview and decide; short enough that a stale tab cannot act.
-_PREVIEW_MAX_AGE = timedelta(hours=1)
 
-
-class PetitionAdminForm(forms.ModelForm):
-    class Meta:
-        model = Petition
-        fields = [
-            "campaign", "slug", "title", "ask", "target", "language", "status", "closes_at",
-            "challenge_required", "paper_count",
-        ]  # fmt: skip
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        campaign = cleaned.get("campaign")
-        locked = campaign is not None and campaign.locked_down_at is not None
-        if locked and cleaned.get("status") != Petition.Status.CLOSED:
-            self.add_error("status", _("This campaign was locked down: its petitions stay closed."))
-        return cleaned
-
-
-@admin.register(Petition)
-class PetitionAdmin(admin.ModelAdmin):
-    form = PetitionAdminForm
-    list_display = ["title", "campaign", "status", "signature_count", "paper_count", "closes_at"]
-    list_filter = ["status", "campaign"]
-    search_fields = ["title", "slug"]
-    prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = [
-        "signature_count",
-        "count_refreshed_at",
-        "integrity",
-        "integrity_refreshed_at",
-        "closed_at",
-        "anonymised_at",
-    ]
-
-    def save_model(self, request: HttpRequest, obj: Petition, form: Any, change: bool) -> None:
-        retention.petition_save(petition=obj)
-
-
-# --- Signatures ---------------------------------------------------------------------------
-
-_SEARCH_PREFIXES = ("ip", "net", "domain", "hash")
-
-
-def signature_search_criteria(term: str) -> tuple[review.SignatureCriteria, uuid.UUID | None]:
-    """Parse the admin search box: ``ip:``, ``net:``, ``domain:``, ``hash:`` or a signature id.
-
-    Raises ``review.CriteriaError`` for anything else.
-    """
-    fields: dict[str, str] = {}
-    public_id = None
-    for token in term.split():
-        prefix, sep, value = token.partition(":")
-        prefix = prefix.lower()
-        if sep and prefix in _SEARCH_PREFIXES and value:
-            if prefix == "net" and "/" not in value:
-                # A bare address stands for its whole network.
-                value = f"{value}/{48 if ':' in value else 24}"
-            fields["ip" if prefix == "net" else prefix] = value
-            continue
-        try:
-            public_id = uuid.UUID(token)
-        except ValueError:
-            raise review.CriteriaError(
-                _("Search with ip:, net:, domain:, hash: or a signature's id.")
-            ) from None
-    criteria = review.SignatureCriteria(
-        ip=fields.get("ip", ""), domain=fields.get("domain", ""), ip_hash=fields.get("hash", "")
+def _csv_response(*, signatures: QuerySet[Signature]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        signatures_csv_lines(signatures=signatures), content_type="text/csv; charset=utf-8"
     )
-    return criteria, public_id
-
-
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def signatures_csv_response(*, signatures: QuerySet[Signature]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"  # the BOM makes spreadsheets read UTF-8 (Cyrillic names) correctly
-        for row in signatures_csv_rows(signatures=signatures):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     filename = f"signatures-{timezone.now():%Y%m%d-%H%M}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
@@ -176,7 +88,7 @@ class SignatureAdmin(admin.ModelAdmin):
         if not search_term.strip():
             return queryset, False
         try:
-            criteria, public_id = signature_search_criteria(search_term)
+            criteria, public_id = signature_search_parse(term=search_term)
             q = review.signature_criteria_q(criteria=criteria)
         except review.CriteriaError as exc:
             self.message_user(request, str(exc), messages.ERROR)
@@ -201,7 +113,7 @@ class SignatureAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Signature]
     ) -> StreamingHttpResponse:
         logger.info("user %s exported signatures as CSV", request.user.pk)
-        return signatures_csv_response(signatures=queryset)
+        return _csv_response(signatures=queryset)
 
     @admin.action(
         description=_("Erase the people who made the selected signatures…"),
@@ -229,7 +141,7 @@ class SignatureAdmin(admin.ModelAdmin):
             )
         erased = 0
         for supporter in supporters:
-            privacy.supporter_erase(supporter=supporter)
+            erasure.supporter_erase(supporter=supporter)
             erased += 1
         logger.info("user %s erased %s supporters", request.user.pk, erased)
         self.message_user(
@@ -262,8 +174,10 @@ class SignatureAdmin(admin.ModelAdmin):
                     return HttpResponseRedirect(
                         reverse("admin:petitions_invalidationbatch_change", args=[done.pk])
                     )
-            preview = review.signatures_invalidatable_count(criteria=criteria)
-            token = _preview_token(criteria=criteria, count=sum(preview.values()))
+            preview = signatures_invalidatable_count(criteria=criteria)
+            token = review.invalidation_preview_token_make(
+                criteria=criteria, count=sum(preview.values())
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -278,7 +192,9 @@ class SignatureAdmin(admin.ModelAdmin):
     def _invalidate(
         self, request: HttpRequest, *, form: InvalidateForm, criteria: review.SignatureCriteria
     ) -> InvalidationBatch | None:
-        expected = _preview_count(request.POST.get("preview", ""), criteria=criteria)
+        expected = review.invalidation_preview_count(
+            token=request.POST.get("preview", ""), criteria=criteria
+        )
         if expected is None:
             self.message_user(
                 request,
@@ -311,26 +227,6 @@ class SignatureAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return batch
-
-
-def _preview_token(*, criteria: review.SignatureCriteria, count: int) -> str:
-    record = review.signature_criteria_record(criteria=criteria)
-    return signing.dumps({"criteria": record, "count": count}, salt=_PREVIEW_SALT)
-
-
-def _preview_count(token: str, *, criteria: review.SignatureCriteria) -> int | None:
-    """The count shown in the preview, if it was for these very criteria and is recent."""
-    try:
-        data = signing.loads(
-            token, salt=_PREVIEW_SALT, max_age=int(_PREVIEW_MAX_AGE.total_seconds())
-        )
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("count"), int):
-        return None
-    if data.get("criteria") != review.signature_criteria_record(criteria=criteria):
-        return None
-    return int(data["count"])
 
 
 class _DateTimeInput(forms.DateTimeInput):
@@ -410,60 +306,3 @@ class InvalidateForm(forms.Form):
             created_to=data.get("created_to"),
             statuses=tuple(data.get("statuses") or ()),
         )
-
-
-# --- Invalidations ------------------------------------------------------------------------
-
-
-@admin.register(InvalidationBatch)
-class InvalidationBatchAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "reason", "created_by", "count", "revalidated_at"]
-    list_filter = ["revalidated_at"]
-    readonly_fields = [
-        "public_id", "created_at", "created_by", "reason", "criteria", "count", "revalidated_at",
-    ]  # fmt: skip
-    actions = ["undo"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # the record of a decision stays, even once undone
-
-    @admin.action(
-        description=_("Undo the selected invalidations (revalidate their signatures)"),
-        permissions=["change"],
-    )
-    def undo(self, request: HttpRequest, queryset: Iterable[InvalidationBatch]) -> None:
-        moved = 0
-        for batch in queryset:
-            moved += review.invalidation_batch_revalidate(batch=batch, actor=request.user)
-        self.message_user(
-            request,
-            ngettext("%(n)s signature revalidated.", "%(n)s signatures revalidated.", moved)
-            % {"n": moved},
-            messages.SUCCESS,
-        )
-
-
-@admin.register(FlaggedAttemptTally)
-class FlaggedAttemptTallyAdmin(admin.ModelAdmin):
-    """Flagged sign attempts, counted per petition, reason, rule and day: read only.
-
-    They store nothing about a person, so there is nothing to revalidate: someone caught by
-    a limit meant for a script simply signs again.
-    """
-
-    list_display = ["day", "petition", "reason", "detail", "count"]
-    list_filter = ["reason", "detail", "petition"]
-    date_hierarchy = "day"
-    ordering = ["-day", "petition", "reason", "detail"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # the integrity line counts from these rows

@@ -1,19 +1,9 @@
-"""Petitions, the people who sign them, and their signatures.
-
-A ``Supporter`` is one person (one normalised email) across all petitions: updates,
-preferences and erasure are per person. A ``Signature`` is that person on one petition.
-A ``SignAttempt`` is one submission of the sign form, kept until it is confirmed or its
-link expires. Personal data lives only in ``Supporter.email`` and ``Supporter.name``, in
-``SignAttempt.email``, ``name`` and ``confirm_code`` (all encrypted at rest) and in the
-``ip_hash``/``ip_network_hash`` keyed hashes (dropped after the fraud window), so
-encryption, retention and erasure have few places to act on. Attempts flagged as
-fraudulent leave only an anonymous ``FlaggedAttemptTally``.
-"""
+"""Signatures, the sign attempts that lead to them, anonymous tallies of flagged attempts,
+and staff invalidations."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -21,122 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from campaigns.models import Campaign
+from petitions.models.people import Supporter
+from petitions.models.petitions import Petition
 from trust.crypto import EncryptedTextField
-from trust.identity import email_registrable_digest
-
-
-class Petition(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="petitions")
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
-    title = models.CharField(_("title"), max_length=200)
-    ask = models.TextField(_("what the petition asks for"))
-    target = models.CharField(_("addressed to"), max_length=200)
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
-    )
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
-    )
-    closes_at = models.DateTimeField(_("closes at"), null=True, blank=True)
-    # When the status became "closed"; retention counts from here (or from closes_at).
-    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Proof of work on the sign form and API for everyone, not only past the rate threshold.
-    challenge_required = models.BooleanField(
-        _("always ask for a proof-of-work challenge"), default=False
-    )
-    paper_count = models.PositiveIntegerField(
-        _("signatures collected on paper"),
-        default=0,
-        help_text=_("Shown on its own line; never added to the online count."),
-    )
-    # Kept by the periodic count task (petitions.services.signature_counts_refresh); a page
-    # view reads this instead of counting rows.
-    signature_count = models.PositiveBigIntegerField(default=0, editable=False)
-    count_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The integrity line (pending, invalidated by reason category, withdrawn), kept by a
-    # periodic task like the count: {"pending": n, "withdrawn": n, "invalidated": {cat: n}}.
-    integrity = models.JSONField(default=dict, editable=False)
-    integrity_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Set once retention or a lockdown removed every signer's personal data.
-    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("petition")
-        verbose_name_plural = _("petitions")
-        ordering = ["created_at"]
-
-    def __str__(self) -> str:
-        return self.title
-
-    @property
-    def is_open(self) -> bool:
-        if self.status != self.Status.OPEN:
-            return False
-        return self.closes_at is None or self.closes_at > timezone.now()
-
-
-class Supporter(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # Keyed hash (HMAC) of the normalised address: de-duplication and look-ups use this,
-    # never the address itself.
-    email_digest = models.CharField(max_length=64, unique=True, editable=False)
-    # Keyed hash of the address's domain: per-domain search and review without the address.
-    email_domain_digest = models.CharField(max_length=64, db_index=True, default="", editable=False)
-    # The same keyed hash of its registrable domain (a.example.co.uk → example.co.uk), so a
-    # search for a domain finds its subdomains too. Kept in step with ``email`` by save();
-    # empty on rows whose address was dropped before this field existed.
-    email_registrable_digest = models.CharField(
-        max_length=64, db_index=True, default="", db_default="", editable=False
-    )
-    # As typed; mail goes here. Encrypted at rest. Emptied once no mail is due and the
-    # person gave no consent to updates (``email_dropped_at`` says when).
-    email = EncryptedTextField(_("email"), blank=True)
-    email_dropped_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # When their last signature was withdrawn: someone with no signature left is deleted a
-    # few days later (privacy.supporters_unlinked_delete) unless they sign again.
-    unlinked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Set on confirming: the address may be droppable now. A frequent periodic task looks at
-    # the marked supporters in batches (one UPDATE per confirmation, no task per person).
-    email_drop_due_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The name and country typed in the sign attempt this person last confirmed; empty
-    # until they confirm one, so a stranger typing their address never decides them.
-    name = EncryptedTextField(_("name"), blank=True)
-    country = CountryField(_("country"), blank=True)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("supporter")
-        verbose_name_plural = _("supporters")
-        indexes = [
-            # Only the few marked rows are in it: the periodic task finds them at once.
-            models.Index(
-                fields=["email_drop_due_at"],
-                condition=models.Q(email_drop_due_at__isnull=False),
-                name="supporter_email_drop_due",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"supporter {self.public_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Derived from the address whenever one is written, however the caller builds the
-        # row; an address dropped later leaves the digest in place, as it does the domain's.
-        if self.email:
-            self.email_registrable_digest = email_registrable_digest(self.email)
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None and "email" in update_fields:
-                kwargs["update_fields"] = {*update_fields, "email_registrable_digest"}
-        super().save(*args, **kwargs)
 
 
 class Signature(models.Model):
@@ -360,57 +237,3 @@ class InvalidationBatch(models.Model):
 
     def __str__(self) -> str:
         return f"invalidation {self.created_at:%Y-%m-%d %H:%M} ({self.count})"
-
-
-class Consent(models.Model):
-    """A person's permission for one purpose, with the exact wording they agreed to."""
-
-    class Purpose(models.TextChoices):
-        CAMPAIGN_UPDATES = "campaign_updates", _("Updates on a campaign")
-
-    class Method(models.TextChoices):
-        SIGN_FORM = "sign_form", _("Sign form checkbox")
-
-    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="consents")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consents")
-    signature = models.ForeignKey(
-        Signature, on_delete=models.SET_NULL, null=True, blank=True, related_name="consents"
-    )
-    purpose = models.CharField(max_length=32, choices=Purpose.choices)
-    method = models.CharField(max_length=32, choices=Method.choices)
-    wording_version = models.CharField(max_length=32)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
-    given_at = models.DateTimeField(default=timezone.now)
-    # Double opt-in: consent takes effect only once the email address is confirmed.
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("consent")
-        verbose_name_plural = _("consents")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["supporter", "campaign", "purpose"], name="consent_one_per_purpose"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"consent {self.purpose} v{self.wording_version}"
-
-
-class ManageLinkRequest(models.Model):
-    """Someone asked "/manage/" for a link; a task answers it (or finds nobody to answer).
-
-    The request writes this row and enqueues one task whatever the address, so the work
-    done while the person waits never depends on whether the address has signed. The row
-    lives for seconds: the task deletes it as it claims it, and a periodic sweep answers
-    rows whose task was lost and deletes those too old to answer.
-    """
-
-    # As typed (mail goes to it if it belongs to a supporter whose address was dropped).
-    email = EncryptedTextField()
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    def __str__(self) -> str:
-        return f"manage link request {self.pk}"
