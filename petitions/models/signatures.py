@@ -184,6 +184,18 @@ class SignAttempt(models.Model):
     def __str__(self) -> str:
         return f"sign attempt {self.public_id}"
 
+    def signature_fields(self) -> dict[str, str]:
+        """What this attempt decides on its signature when it makes or confirms it."""
+        return {
+            "display": self.display,
+            "language": self.language,
+            "source": self.source,
+            "medium": self.medium,
+            "source_campaign": self.source_campaign,
+            "ip_hash": self.ip_hash,
+            "ip_network_hash": self.ip_network_hash,
+        }
+
 
 class FlaggedAttemptTally(models.Model):
     """How many sign attempts on a petition were flagged, per reason, rule and day.

@@ -143,17 +143,7 @@ def _signature_confirm(
 ) -> int:
     confirmed = Signature.objects.filter(
         pk=signature_id, status=Signature.Status.PENDING, supporter__isnull=False
-    ).update(
-        status=Signature.Status.CONFIRMED,
-        confirmed_at=now,
-        display=attempt.display,
-        language=attempt.language,
-        source=attempt.source,
-        medium=attempt.medium,
-        source_campaign=attempt.source_campaign,
-        ip_hash=attempt.ip_hash,
-        ip_network_hash=attempt.ip_network_hash,
-    )
+    ).update(status=Signature.Status.CONFIRMED, confirmed_at=now, **attempt.signature_fields())
     if not confirmed:
         return 0
     signature = Signature.objects.select_related("petition", "supporter").get(pk=signature_id)

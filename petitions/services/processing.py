@@ -162,17 +162,7 @@ def _supporter_get_or_create(*, email: str, language: str) -> Supporter:
 def _signature_get_or_create(
     *, petition: Petition, supporter: Supporter, attempt: SignAttempt
 ) -> tuple[Signature, bool]:
-    signature = Signature(
-        petition=petition,
-        supporter=supporter,
-        display=attempt.display,
-        language=attempt.language,
-        source=attempt.source,
-        medium=attempt.medium,
-        source_campaign=attempt.source_campaign,
-        ip_hash=attempt.ip_hash,
-        ip_network_hash=attempt.ip_network_hash,
-    )
+    signature = Signature(petition=petition, supporter=supporter, **attempt.signature_fields())
     try:
         # The unique constraint decides duplicates; the savepoint lets this carry on.
         with transaction.atomic():
