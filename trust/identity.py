@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 
 import idna
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from trust.domains import domain_registrable
 
@@ -39,6 +42,9 @@ class EmailAddressInvalidError(ValueError):
         self.reason = reason
 
 
+_QUOTED_LOCAL = re.compile(r'["\\\s]')
+
+
 def email_domain_canonical(domain: str) -> str:
     """The domain in the one ASCII form we store, hash and send to.
 
@@ -48,9 +54,17 @@ def email_domain_canonical(domain: str) -> str:
     a look-alike domain the digest of the real one). Raises ``EmailAddressInvalidError``.
     """
     try:
-        return idna.encode(domain.strip().rstrip("."), uts46=True, transitional=False).decode()
+        ascii_domain = idna.encode(
+            domain.strip().rstrip("."), uts46=True, transitional=False
+        ).decode()
     except (idna.IDNAError, UnicodeError) as exc:
         raise EmailAddressInvalidError("domain") from exc
+    # UTS #46 maps full-width and ideographic dots (U+3002, U+FF0E, U+FF61) to ".": a trailing one
+    # only appears now; mail backends refuse "example.org." and the mail would never go.
+    ascii_domain = ascii_domain.rstrip(".")
+    if not ascii_domain or "" in ascii_domain.split("."):
+        raise EmailAddressInvalidError("domain")
+    return ascii_domain
 
 
 def email_canonical(email: str) -> str:
@@ -61,9 +75,16 @@ def email_canonical(email: str) -> str:
     which mailbox gets the mail would depend on the backend, not on what we hashed.
     """
     local, _, domain = email.strip().rpartition("@")
-    if not local or not local.isascii():
+    if not local or not local.isascii() or _QUOTED_LOCAL.search(local):
+        # Quoted local parts ("victim"@example.org) reach the same mailbox as the bare one
+        # but would hash differently: one mailbox, two signatures, and block rules missed.
         raise EmailAddressInvalidError("local")
-    return f"{local}@{email_domain_canonical(domain)}"
+    canonical = f"{local}@{email_domain_canonical(domain)}"
+    try:
+        validate_email(canonical)
+    except ValidationError as exc:
+        raise EmailAddressInvalidError("domain") from exc
+    return canonical
 
 
 def email_normalise(email: str) -> str:
