@@ -52,12 +52,15 @@ def login_attempt_allowed(*, username: str, ip: str) -> bool:
     """Count one sign-in attempt; False once any of the hourly limits is exceeded.
 
     ``ip`` is what ``trust.network.client_ip`` gives; "" or garbage shares one bucket with
-    every such client (closed, never open). Every limit counts every attempt, including
-    those already refused, so that an attacker who keeps trying stays refused for the whole
-    window.
+    every such client (closed, never open). The client's own limits (its address or /64,
+    its /48, and this account from it) count every attempt, including those already
+    refused, so that a client who keeps trying stays refused for the whole window. The
+    account's total across all clients counts only attempts that got past the client's
+    limits: otherwise one client hammering an account would fill it and lock the real
+    person out from everywhere; it takes many networks to reach it.
     """
     account = _account_key(username)
-    verdicts = [
+    client_verdicts = [
         client_ratelimit_hit(
             ip=ip,
             scope="login:ip",
@@ -77,13 +80,14 @@ def login_attempt_allowed(*, username: str, ip: str) -> bool:
             limit=settings.RATE_LOGIN_ACCOUNT_PER_HOUR,
             window_seconds=_WINDOW_SECONDS,
         ),
-        ratelimit_hit(
-            key=f"login:account:{account}",
-            limit=settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR,
-            window_seconds=_WINDOW_SECONDS,
-        ),
     ]
-    return all(verdicts)
+    if not all(client_verdicts):
+        return False
+    return ratelimit_hit(
+        key=f"login:account:{account}",
+        limit=settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR,
+        window_seconds=_WINDOW_SECONDS,
+    )
 
 
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):

@@ -277,6 +277,18 @@ def test_strangers_guessing_an_account_do_not_lock_its_owner_out(settings, staff
     assert login(Client(), "organiser", PASSWORD, ip="203.0.113.50") == "signed in"
 
 
+def test_one_client_hammering_an_account_cannot_lock_its_owner_out(settings, staff_account):
+    # Attempts refused by the client's own limits do not count towards the account's
+    # total: otherwise 101 tries from one address would lock staff out from everywhere.
+    settings.RATE_LOGIN_ACCOUNT_PER_HOUR = 3
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 6
+    for _ in range(40):
+        login(Client(), "organiser", "wrong", ip="198.51.100.66")
+
+    assert THROTTLED in login(Client(), "organiser", PASSWORD, ip="198.51.100.66")
+    assert login(Client(), "organiser", PASSWORD, ip="203.0.113.50") == "signed in"
+
+
 def test_past_the_limit_across_all_clients_the_account_is_refused_everywhere(
     settings, staff_account
 ):
