@@ -113,18 +113,24 @@ def _link_invalid(request: HttpRequest) -> HttpResponse:
 
 
 def _review_form(attempt: SignAttempt, data: object = None) -> ConfirmReviewForm:
-    """The confirmation page's form, prefilled with what the attempt typed."""
+    """The confirmation page's form, prefilled with what the attempt typed.
+
+    Except consent to updates, which is never ticked in advance: whoever typed the address
+    may not be its owner, and consent counts only when the person reading this email
+    ticks it themselves.
+    """
     initial = {
         "name": attempt.name,
         "country": attempt.country,
         "display": attempt.display,
-        "consent_updates": attempt.consent_updates,
+        "consent_updates": False,
     }
     return ConfirmReviewForm(data, initial=initial, auto_id="id_confirm_%s")
 
 
 # A POST carrying none of the form's fields (a client that only presses the button):
-# it confirms the values the page showed. A browser always sends name and display.
+# it confirms the values the page showed, consent unticked. A browser always sends name
+# and display.
 _REVIEW_FIELDS = ("name", "display", "country", "consent_updates")
 
 
@@ -155,7 +161,12 @@ def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
     petition, signature = attempt.petition, attempt.signature
     form = _review_form(attempt)
     if request.method == "POST":
-        review = None
+        review = services.SignerReview(
+            name=attempt.name,
+            country=attempt.country,
+            display=attempt.display,
+            consent_updates=False,
+        )
         if any(key in request.POST for key in _REVIEW_FIELDS):
             form = _review_form(attempt, request.POST)
             if not form.is_valid():

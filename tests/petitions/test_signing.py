@@ -275,7 +275,9 @@ def test_the_attempt_confirmed_decides_the_name_display_and_consent(client, peti
     sign(client, petition, name="Someone Else", display="full", country="FR")
     sign(client, petition, name="Anna Karenina", display="short", consent_updates="on")
 
-    assert client.post(confirm_link_path(mail.outbox[1])).status_code == 302
+    # As a browser sends the review form: its prefilled values, consent ticked again.
+    review = {"name": "Anna Karenina", "display": "short", "consent_updates": "on"}
+    assert client.post(confirm_link_path(mail.outbox[1]), review).status_code == 302
     signature = Signature.objects.select_related("supporter").get()
     assert signature.status == Signature.Status.CONFIRMED
     assert signature.supporter.name == "Anna Karenina"
@@ -335,9 +337,16 @@ def test_consent_is_stored_with_its_wording_once_the_signature_is_confirmed(clie
     # Nothing yet: until the address is confirmed, anyone may have ticked the box.
     assert not Consent.objects.exists()
 
-    client.post(confirm_link_path(mail.outbox[0]))
+    # Pressing Confirm without ticking it again on the review page gives no consent.
+    client.post(confirm_link_path(mail.outbox[0]), {"name": "Anna", "display": "hidden"})
+    assert not Consent.objects.exists()
+    sign(client, petition, email="boris@example.org", consent_updates="on")
+    client.post(
+        confirm_link_path(mail.outbox[-1]),
+        {"name": "Boris", "display": "hidden", "consent_updates": "on"},
+    )
     consent = Consent.objects.get()
-    signature = Signature.objects.get()
+    signature = Signature.objects.get(supporter=consent.supporter)
     assert consent.signature == signature
     assert consent.supporter == signature.supporter
     assert consent.campaign == petition.campaign

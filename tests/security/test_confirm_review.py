@@ -86,10 +86,20 @@ def test_the_review_shows_what_confirming_would_publish_without_confirming(
     assert name["value"] == SLOGAN
     (full,) = elements(html, "input", name="display", value="full")
     assert "checked" in full
+    # Consent is never ticked in advance, even though the attempt's author ticked it.
     (consent,) = elements(html, "input", name="consent_updates")
-    assert "checked" in consent
+    assert "checked" not in consent
     assert f"<strong>{SLOGAN}</strong>" in html
     assert Signature.objects.get().status == Signature.Status.PENDING
+    assert not Consent.objects.exists()
+
+
+def test_a_post_without_the_form_confirms_without_the_strangers_consent(
+    client: Client, victims_link: str
+) -> None:
+    client.post(victims_link)
+
+    assert Signature.objects.get().status == Signature.Status.CONFIRMED
     assert not Consent.objects.exists()
 
 
