@@ -204,7 +204,7 @@ def options_parse(argv: list[str]) -> Options:
 
 
 def child_json(env: dict[str, str], *args: str) -> dict[str, Any]:
-    from bench.run import run_step
+    from bench.server import run_step
 
     output = run_step(env, str(Path(__file__).resolve()), *args)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
@@ -226,7 +226,7 @@ def celery_start(
 
 
 def celery_wait_ready(log_dir: Path, names: dict[str, str], timeout: float = 60.0) -> None:
-    from bench.run import BenchError
+    from bench.common import BenchError
 
     deadline = time.monotonic() + timeout
     for name, text in names.items():
@@ -310,7 +310,9 @@ def report(
 
 
 def main(argv: list[str]) -> int:
-    from bench.run import BenchError, Database, child_env, machine_describe, redis_client, run_step
+    from bench.common import BenchError
+    from bench.report import machine_describe
+    from bench.server import Database, child_env, redis_client, run_step
 
     options = options_parse(argv)
     loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -379,7 +381,7 @@ def main(argv: list[str]) -> int:
 
 
 def _stored_count(env: dict[str, str]) -> int:
-    from bench.run import run_step
+    from bench.server import run_step
 
     output = run_step(
         env,
