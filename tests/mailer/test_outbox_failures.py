@@ -11,10 +11,7 @@ from unittest import mock
 
 import pytest
 import requests
-from anymail.exceptions import (
-    AnymailRecipientsRefused,
-    AnymailRequestsAPIError,
-)
+from anymail.exceptions import AnymailRecipientsRefused, AnymailRequestsAPIError
 from celery.exceptions import Retry
 from django.core import mail
 from django.core.mail import EmailMessage

@@ -1,0 +1,25 @@
+"""Fixtures shared by the petitions tests."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from petitions.models import Petition, Signature
+from tests.factories import petition_create
+from tests.petitions.signing_helpers import sign
+
+
+@pytest.fixture
+def petition() -> Petition:
+    return petition_create(title="Free the prisoners of conscience")
+
+
+@pytest.fixture
+def signed(client, petition, django_capture_on_commit_callbacks):
+    """Anna has signed over HTTP and has her confirmation email."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign(client, petition)
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    return Signature.objects.get(petition=petition)
