@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 
 from petitions.models import Petition, Signature
-from tests.factories import petition_create
+from tests.factories import petition_create, signature_create
+from tests.petitions.manage_helpers import ADDRESS, counted, manage_path
 from tests.petitions.signing_helpers import sign
 
 
@@ -23,3 +24,23 @@ def signed(client, petition, django_capture_on_commit_callbacks):
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     return Signature.objects.get(petition=petition)
+
+
+@pytest.fixture
+def anna(petition) -> Signature:
+    """Anna signed, confirmed and agreed to updates; her signature is in the count."""
+    signature = signature_create(
+        petition=petition,
+        email=ADDRESS,
+        name="Anna Karenina",
+        country="LT",
+        consent_updates=True,
+        confirmed=True,
+    )
+    return counted(signature)
+
+
+@pytest.fixture
+def anna_path(anna) -> str:
+    assert anna.supporter is not None
+    return manage_path(anna.supporter)
