@@ -36,7 +36,7 @@ from config.celery import app as celery_app
 from mailer.models import OutboxMessage
 from petitions import services, tasks
 from petitions.models import Petition, SignAttempt, Signature, Supporter
-from tests.e2e.test_worker import (
+from tests.e2e.harness import (
     celery_broker_use,
     free_port,
     subprocess_database_url,
