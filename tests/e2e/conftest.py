@@ -1,12 +1,14 @@
-"""Fixtures of the e2e tests: the SMTP server, the broker and the worker, the site they serve."""
+"""Fixtures of the e2e tests: SMTP servers, the broker, workers and clusters of them, the site."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 
 from config.celery import app as celery_app
+from petitions.models import Petition
+from tests.e2e.cluster import Cluster, CountingHandler, RedisServer
 from tests.e2e.harness import (
     WORKER_START_TIMEOUT,
     StoringHandler,
@@ -27,6 +31,7 @@ from tests.e2e.harness import (
     wait_for,
     worker_stop,
 )
+from tests.factories import campaign_create, petition_create
 
 # --- Fixtures -------------------------------------------------------------------------------
 
@@ -130,3 +135,55 @@ def mailbox(smtp_server: tuple[StoringHandler, int]) -> StoringHandler:
 def site(live_server: Any, worker: Worker, settings: Any) -> str:
     settings.SITE_URL = live_server.url
     return str(live_server.url)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("these tests need redis-server (apt-get install redis-server)")
+    server = RedisServer(port=free_port(), workdir=tmp_path)
+    server.start()
+    previous = (settings.CELERY_BROKER_URL, dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS))
+    # Sends enqueued after commit in this process go to this broker too.
+    celery_broker_use(server.url, {"visibility_timeout": 3600})
+    try:
+        yield server
+    finally:
+        celery_broker_use(*previous)
+        server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[CountingHandler, int]]:
+    handler = CountingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        handler.gate.set()
+        controller.stop()
+
+
+@pytest.fixture
+def cluster_factory(
+    redis_server: RedisServer, smtp: tuple[CountingHandler, int], tmp_path: Path
+) -> Iterator[Any]:
+    made: list[Cluster] = []
+
+    def make(**extra_env: str) -> Cluster:
+        cluster = Cluster(
+            broker_url=redis_server.url, smtp_port=smtp[1], workdir=tmp_path, extra_env=extra_env
+        )
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop()
+
+
+@pytest.fixture
+def petition() -> Petition:
+    return petition_create(campaign=campaign_create(slug="faults-campaign"), slug="faults-petition")
