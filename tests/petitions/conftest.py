@@ -44,3 +44,13 @@ def anna(petition) -> Signature:
 def anna_path(anna) -> str:
     assert anna.supporter is not None
     return manage_path(anna.supporter)
+
+
+@pytest.fixture
+def existing(petition) -> Signature:
+    """Someone already signed with the address most bad submissions use."""
+    signature = signature_create(
+        petition=petition, email="existing@example.org", name="Existing Signer", country="DE"
+    )
+    mail.outbox.clear()
+    return signature
