@@ -15,7 +15,7 @@ from kombu import pools as kombu_pools
 
 from common.cache import cache_outages_forget
 from config.celery import app as celery_app
-from tests.config.deployment import BASE_DIR
+from tests.config.processes import BASE_DIR
 from tests.throwaway import RedisServer
 from trust.ratelimit import ratelimit_reset
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.config.processes import BASE_DIR
+
 APP_SERVICES = ["migrate", "web", "worker", "periodic", "beat"]
 
 

@@ -13,14 +13,8 @@ import pytest
 from django.urls import reverse
 
 from config.celery import app as celery_app
-from tests.config.deployment import (
-    APP_SERVICES,
-    BASE_DIR,
-    SECRETS,
-    container_env,
-    dockerfile,
-    interpolate,
-)
+from tests.config.deployment import APP_SERVICES, SECRETS, container_env, dockerfile, interpolate
+from tests.config.processes import BASE_DIR
 
 WORKERS = ["worker", "periodic"]
 RESPAWN = ["python", "-m", "common.respawn"]

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.config.deployment import APP_SERVICES, BASE_DIR, SECRETS, container_env
+from tests.config.deployment import APP_SERVICES, SECRETS, container_env
+from tests.config.processes import BASE_DIR
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -62,7 +63,7 @@ print(json.dumps(values))
 
 def test_anymail_from_the_compose_environment_configures_the_esp(services, tmp_path):
     """What the README says works: SBOR_MAIL_BACKEND=anymail, SBOR_ANYMAIL_ESP, ANYMAIL_*."""
-    from tests.config.test_settings import python, subprocess_env
+    from tests.config.processes import python, subprocess_env
 
     operator = SECRETS | {"SBOR_MAIL_BACKEND": "anymail", "SBOR_ANYMAIL_ESP": "postmark"}
     env = subprocess_env(tmp_path) | container_env(services["worker"], operator)

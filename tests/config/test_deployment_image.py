@@ -11,7 +11,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.config.deployment import BASE_DIR, dockerfile
+from tests.config.deployment import dockerfile
+from tests.config.processes import BASE_DIR
 
 
 def test_the_image_installs_from_the_lock_file():
