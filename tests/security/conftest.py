@@ -60,3 +60,8 @@ def signer() -> Signature:
 def _empty_inbox() -> Iterator[None]:
     mail.outbox.clear()
     yield
+
+
+@pytest.fixture
+def petition() -> Petition:
+    return petition_create(slug="release-now", title="Release them now")
