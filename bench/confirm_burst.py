@@ -42,6 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import BenchError  # noqa: E402
+from bench.report import machine_describe  # noqa: E402
+from bench.server import Database, child_env, redis_client, run_step  # noqa: E402
+
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sbor_bench_burst"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -204,7 +208,6 @@ def options_parse(argv: list[str]) -> Options:
 
 
 def child_json(env: dict[str, str], *args: str) -> dict[str, Any]:
-    from bench.run import run_step
 
     output = run_step(env, str(Path(__file__).resolve()), *args)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
@@ -226,7 +229,6 @@ def celery_start(
 
 
 def celery_wait_ready(log_dir: Path, names: dict[str, str], timeout: float = 60.0) -> None:
-    from bench.run import BenchError
 
     deadline = time.monotonic() + timeout
     for name, text in names.items():
@@ -310,7 +312,6 @@ def report(
 
 
 def main(argv: list[str]) -> int:
-    from bench.run import BenchError, Database, child_env, machine_describe, redis_client, run_step
 
     options = options_parse(argv)
     loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -379,7 +380,6 @@ def main(argv: list[str]) -> int:
 
 
 def _stored_count(env: dict[str, str]) -> int:
-    from bench.run import run_step
 
     output = run_step(
         env,

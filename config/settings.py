@@ -457,7 +457,7 @@ if PRODUCTION:
 # csp.decorators: petitions.embed.embeddable lets any site frame the embed views. The Django
 # admin (5.2) needs no exception: its scripts and styles are static files, and its one inline
 # <style> (a column width on change lists that have no actions) is cosmetic when blocked;
-# tests/e2e/test_browser.py walks the admin in Chromium and fails on any violation.
+# tests/e2e/browser/test_browser.py walks the admin in Chromium and fails on any violation.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'none'"],

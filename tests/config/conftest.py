@@ -1,6 +1,6 @@
 """Fixtures that point Sbor at a throwaway Redis (cache, broker and rate limits) that a test
 may stop and start. They work on both test passes: on the embedded defaults the site uses
-Redis only inside these tests."""
+Redis only inside these tests. Also the docker-compose files, read once per test module."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import yaml
 from django.conf import settings as django_settings
 from kombu import pools as kombu_pools
 
 from common.cache import cache_outages_forget
 from config.celery import app as celery_app
+from tests.config.processes import BASE_DIR
 from tests.throwaway import RedisServer
 from trust.ratelimit import ratelimit_reset
 
@@ -100,3 +102,19 @@ def on_redis(redis_server: RedisServer, settings: Any) -> Iterator[OnRedis]:
     celery_app.conf.update(saved)
     _celery_pools_reset()
     cache_outages_forget()
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def dev_services() -> dict[str, dict[str, Any]]:
+    text = (BASE_DIR / "docker-compose.dev.yml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["services"]

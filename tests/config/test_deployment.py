@@ -1,4 +1,4 @@
-"""The deployment files agree with each other and with the code they run."""
+"""None"""
 
 from __future__ import annotations
 
@@ -7,41 +7,17 @@ import os
 import re
 import runpy
 import shlex
-import tomllib
-from importlib import metadata
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from django.urls import reverse
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from config.celery import app as celery_app
+from tests.config.deployment import APP_SERVICES, SECRETS, container_env, dockerfile, interpolate
+from tests.config.processes import BASE_DIR
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-APP_SERVICES = ["migrate", "web", "worker", "periodic", "beat"]
 WORKERS = ["worker", "periodic"]
 RESPAWN = ["python", "-m", "common.respawn"]
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
-
-
-@pytest.fixture(scope="module")
-def dev_services() -> dict[str, dict[str, Any]]:
-    text = (BASE_DIR / "docker-compose.dev.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["services"]
 
 
 def gunicorn_settings() -> dict[str, Any]:
@@ -52,36 +28,6 @@ def gunicorn_settings() -> dict[str, Any]:
         return runpy.run_path(str(BASE_DIR / "config" / "gunicorn.py"))
     finally:
         os.environ.update(saved)
-
-
-_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<rest>(?:[^{}]|\$\{[^{}]*\})*))?\}")
-
-
-def interpolate(value: str, environ: dict[str, str]) -> str:
-    """Compose's ``${NAME}``, ``${NAME:-default}`` (defaults may nest) and ``${NAME:?error}``."""
-
-    def one(match: re.Match[str]) -> str:
-        name, op, rest = match["name"], match["op"], match["rest"] or ""
-        if environ.get(name):
-            return environ[name]
-        if op == ":?":
-            raise ValueError(f"{name}: {rest}")
-        return interpolate(rest, environ) if op == ":-" else ""
-
-    return _VARIABLE.sub(one, value)
-
-
-def container_env(service: dict[str, Any], environ: dict[str, str]) -> dict[str, str]:
-    """The environment the service's container starts with, as Compose builds it."""
-    return {name: interpolate(value, environ) for name, value in service["environment"].items()}
-
-
-SECRETS = {
-    "SECRET_KEY": "s" * 50,
-    "SBOR_LOOKUP_KEY": "l" * 50,
-    "SBOR_ENCRYPTION_KEYS": "YnVpbGQtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=",
-    "SBOR_IP_HASH_KEY": "i" * 50,
-}
 
 
 def command_of(service: dict[str, Any]) -> list[str]:
@@ -265,131 +211,6 @@ def test_app_services_run_in_production_mode(services, name):
     assert all(isinstance(value, str) for value in env.values())
 
 
-@pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_services_reach_postgres_and_redis(services, name):
-    env = services[name]["environment"]
-    database = urlsplit(env["DATABASE_URL"])
-    redis = urlsplit(env["REDIS_URL"])
-    postgres_env = services["postgres"]["environment"]
-
-    assert database.scheme in {"postgres", "postgresql"}
-    assert database.hostname == "postgres"
-    assert database.port == 5432
-    assert database.username == postgres_env["POSTGRES_USER"]
-    assert database.password == postgres_env["POSTGRES_PASSWORD"]
-    assert database.path == f"/{postgres_env['POSTGRES_DB']}"
-    assert redis.scheme == "redis"
-    assert redis.hostname == "redis"
-    assert redis.port == 6379
-
-
-@pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_services_take_the_mail_settings_from_the_environment(services, name):
-    service = services[name]
-    default = container_env(service, SECRETS)
-    chosen = container_env(
-        service,
-        SECRETS | {"SBOR_MAIL_BACKEND": "anymail", "SBOR_ANYMAIL_ESP": "postmark",
-                   "EMAIL_HOST": "smtp.example.org", "EMAIL_HOST_PASSWORD": "pw"},
-    )  # fmt: skip
-
-    assert default["SBOR_MAIL_BACKEND"] == "smtp"
-    assert chosen["SBOR_MAIL_BACKEND"] == "anymail"
-    assert chosen["SBOR_ANYMAIL_ESP"] == "postmark"
-    assert chosen["EMAIL_HOST"] == "smtp.example.org"
-    assert chosen["EMAIL_HOST_PASSWORD"] == "pw"
-    # An ESP's ANYMAIL_* settings have names of their own: they come in whole from .env.
-    assert {"path": ".env", "required": False} in service["env_file"]
-    assert "mailpit" not in str(default)
-    assert "EMAIL_USE_TLS" not in default  # production's default (on) applies
-
-
-_MAIL_SETTINGS = """
-import json
-import django
-from django.conf import settings
-django.setup()
-values = {"backend": settings.EMAIL_BACKEND, "anymail": getattr(settings, "ANYMAIL", None)}
-print(json.dumps(values))
-"""
-
-
-def test_anymail_from_the_compose_environment_configures_the_esp(services, tmp_path):
-    """What the README says works: SBOR_MAIL_BACKEND=anymail, SBOR_ANYMAIL_ESP, ANYMAIL_*."""
-    from tests.config.test_settings import python, subprocess_env
-
-    operator = SECRETS | {"SBOR_MAIL_BACKEND": "anymail", "SBOR_ANYMAIL_ESP": "postmark"}
-    env = subprocess_env(tmp_path) | container_env(services["worker"], operator)
-    env["ANYMAIL_POSTMARK_SERVER_TOKEN"] = "token-from-dot-env"  # from env_file
-    env.pop("REDIS_URL", None)
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-
-    result = python(env, _MAIL_SETTINGS)
-
-    assert result.returncode == 0, result.stderr
-    values = json.loads(result.stdout.strip().splitlines()[-1])
-    assert values["backend"] == "anymail.backends.postmark.EmailBackend"
-    assert values["anymail"] == {"POSTMARK_SERVER_TOKEN": "token-from-dot-env"}
-
-
-def test_mailpit_is_only_in_the_development_override(services, dev_services):
-    assert "mailpit" not in services
-    assert "8025" in " ".join(dev_services["mailpit"]["ports"])
-    for name in APP_SERVICES:
-        env = dev_services[name]["environment"]
-        assert env["EMAIL_HOST"] == "mailpit", name
-        assert env["EMAIL_PORT"] == "1025", name
-        assert env["EMAIL_USE_TLS"] == "0", name
-    # The container port Mailpit's SMTP server listens on is the one the apps use.
-    assert any(port.split(":")[-1] == "1025" for port in dev_services["mailpit"]["ports"])
-
-
-def test_secrets_in_dot_env_stay_out_of_the_image_and_the_repository():
-    dockerignore = (BASE_DIR / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    gitignore = (BASE_DIR / ".gitignore").read_text(encoding="utf-8").splitlines()
-
-    assert ".env" in dockerignore
-    assert ".env" in gitignore
-
-
-@pytest.mark.parametrize("name", ["web", "worker", "beat"])
-def test_app_services_wait_for_the_migrations(services, name):
-    depends_on = services[name]["depends_on"]
-
-    assert depends_on["migrate"] == {"condition": "service_completed_successfully"}
-
-
-def test_migrations_wait_for_healthy_postgres_and_redis(services):
-    depends_on = services["migrate"]["depends_on"]
-
-    assert depends_on["postgres"] == {"condition": "service_healthy"}
-    assert depends_on["redis"] == {"condition": "service_healthy"}
-    assert "healthcheck" in services["postgres"]
-    assert "healthcheck" in services["redis"]
-
-
-def test_every_image_has_a_tag(services):
-    for name, service in services.items():
-        image = service["image"]
-        repository, _, tag = image.rpartition(":")
-        assert repository, f"{name}: image {image!r} has no tag"
-        assert "/" not in tag, f"{name}: image {image!r} has no tag"
-        assert re.fullmatch(r"[\w][\w.-]{0,127}", tag), f"{name}: bad tag in {image!r}"
-
-
-def test_data_is_kept_in_named_volumes(compose, services):
-    declared = set(compose["volumes"])
-    used = {
-        volume.split(":")[0]
-        for service in services.values()
-        for volume in service.get("volumes", [])
-        if not volume.startswith("./")  # a file of the repository, such as the Caddyfile
-    }
-
-    assert {"postgres-data", "redis-data", "caddy-data"} <= used
-    assert used <= declared
-
-
 # --- Procfile.dev -------------------------------------------------------------------------
 
 
@@ -410,119 +231,3 @@ def test_the_procfile_workers_consume_the_same_queues_as_the_compose_workers(ser
     compose_queues = set(option(command_of(services[name]), "--queues", "-Q").split(","))
 
     assert procfile_queues == compose_queues
-
-
-# --- Dockerfile and pinned dependencies ---------------------------------------------------
-
-
-def dockerfile() -> str:
-    # Join continuation lines so that each instruction is one line.
-    return (BASE_DIR / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
-
-
-def test_the_image_installs_from_the_lock_file():
-    text = dockerfile()
-
-    assert re.search(r"^COPY requirements\.lock ", text, re.MULTILINE)
-    assert re.search(r"^RUN pip install .*-r requirements\.lock", text, re.MULTILINE)
-
-
-def test_the_image_runs_as_an_unprivileged_user_and_serves_with_gunicorn():
-    text = dockerfile()
-
-    assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
-    assert re.search(r'^CMD \["gunicorn", "config\.wsgi:application"', text, re.MULTILINE)
-
-
-def test_the_image_uses_the_python_version_the_project_requires():
-    requires = tomllib.loads((BASE_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "requires-python"
-    ]
-    match = re.search(r"^FROM python:(\d+\.\d+)", dockerfile(), re.MULTILINE)
-
-    assert match is not None
-    assert requires.startswith(f">={match.group(1)}")
-
-
-def lock_pins(name: str = "requirements.lock") -> dict[str, str]:
-    """Pins of a lock file, following its ``-r`` includes."""
-    pins: dict[str, str] = {}
-    for line in (BASE_DIR / name).read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("-r "):
-            included = lock_pins(line.removeprefix("-r ").strip())
-            assert not included.keys() & pins.keys(), "a package is pinned twice"
-            pins |= included
-            continue
-        name, separator, version = line.partition("==")
-        assert separator and version, f"not pinned with ==: {line!r}"
-        canonical = canonicalize_name(name)
-        assert canonical not in pins, f"{name} is pinned twice"
-        pins[canonical] = version
-    return pins
-
-
-def project() -> dict[str, Any]:
-    return tomllib.loads((BASE_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-
-
-def test_every_runtime_dependency_is_pinned_in_the_lock_file():
-    pins = lock_pins()
-    requirements = [Requirement(spec) for spec in project()["dependencies"]]
-
-    missing = [req.name for req in requirements if canonicalize_name(req.name) not in pins]
-    assert missing == []
-
-
-def test_every_pinned_runtime_dependency_satisfies_its_range():
-    pins = lock_pins()
-    for spec in project()["dependencies"]:
-        requirement = Requirement(spec)
-        version = pins[canonicalize_name(requirement.name)]
-        assert requirement.specifier.contains(version, prereleases=True), (spec, version)
-
-
-def test_every_development_dependency_is_pinned_in_the_dev_lock_file():
-    pins = lock_pins("requirements-dev.lock")
-    requirements = [Requirement(spec) for spec in project()["optional-dependencies"]["dev"]]
-
-    missing = [req.name for req in requirements if canonicalize_name(req.name) not in pins]
-    assert missing == []
-
-
-def test_the_production_image_gets_no_development_tools():
-    runtime = lock_pins()
-    for spec in project()["optional-dependencies"]["dev"]:
-        name = canonicalize_name(Requirement(spec).name)
-        if name == "requests":
-            continue  # also a runtime dependency, through django-anymail
-        assert name not in runtime, f"{name} is a development tool but in requirements.lock"
-
-
-def test_the_make_targets_install_the_dev_lock_which_includes_the_runtime_lock():
-    makefile = (BASE_DIR / "Makefile").read_text(encoding="utf-8")
-    assert "-r requirements-dev.lock" in makefile
-    dev_lock = (BASE_DIR / "requirements-dev.lock").read_text(encoding="utf-8")
-    assert "-r requirements.lock" in dev_lock.splitlines()
-
-
-def test_the_packages_that_extras_pull_in_are_pinned_too():
-    """``celery[redis]`` needs redis, ``psycopg[binary]`` needs psycopg-binary, and so on."""
-    pins = lock_pins()
-    missing = []
-    for spec in project()["dependencies"]:
-        requirement = Requirement(spec)
-        for extra in requirement.extras:
-            environment = {key: str(value) for key, value in default_environment().items()}
-            environment["extra"] = extra
-            for dependency in metadata.requires(requirement.name) or []:
-                pulled = Requirement(dependency)
-                if pulled.marker is None or not pulled.marker.evaluate(environment):
-                    continue
-                if "extra" not in str(pulled.marker):
-                    continue  # an unconditional dependency, pinned or not by pip freeze anyway
-                if canonicalize_name(pulled.name) not in pins:
-                    missing.append(f"{requirement.name}[{extra}] -> {pulled.name}")
-    assert missing == []

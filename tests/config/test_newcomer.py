@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.config.test_settings import BASE_DIR, python, subprocess_env
+from tests.config.processes import BASE_DIR, python, subprocess_env
 
 _PATHS = """
 import json

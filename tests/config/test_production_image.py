@@ -8,7 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
-from tests.config.test_settings import (
+from tests.config.processes import (
     BASE_DIR,
     manage,
     production_env,

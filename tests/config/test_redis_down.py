@@ -299,7 +299,7 @@ def test_the_cache_leaves_a_down_redis_alone_during_its_back_off(on_redis, monke
 
 def test_with_redis_url_the_cache_broker_and_limits_get_short_timeouts(tmp_path):
     """tests/config/conftest.py configures the throwaway Redis like this; keep them in step."""
-    from tests.config.test_settings import python, subprocess_env
+    from tests.config.processes import python, subprocess_env
 
     code = (
         "import json, django; django.setup()\n"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.config.test_settings import production_env, python, subprocess_env
+from tests.config.processes import production_env, python, subprocess_env
 
 _MAIL = """
 import json

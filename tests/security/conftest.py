@@ -1,15 +1,19 @@
 """A small public site to attack: one published campaign with one open petition, a signer
-shown publicly among the recent signatures, and a pending signature with its link."""
+shown publicly among the recent signatures, and a pending signature with its link. Also the
+signer who asks for a manage link, and an inbox emptied before each test."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core import mail
 
 from petitions import tokens
-from petitions.models import Petition, Signature
+from petitions.models import Petition, Signature, Supporter
 from tests.factories import campaign_create, latest_attempt, petition_create, signature_create
+from tests.security.manage_asking import KNOWN
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,23 @@ def site(db: None) -> PublicSite:
         pending=pending,
         token=tokens.confirm_token_make(str(latest_attempt(pending).public_id)),
     )
+
+
+@pytest.fixture
+def signer() -> Signature:
+    """A confirmed signer without consent: their stored address has been dropped."""
+    signature = signature_create(petition=petition_create(), email=KNOWN, confirmed=True)
+    assert signature.supporter is not None
+    Supporter.objects.filter(pk=signature.supporter.pk).update(email="")
+    return signature
+
+
+@pytest.fixture(autouse=True)
+def _empty_inbox() -> Iterator[None]:
+    mail.outbox.clear()
+    yield
+
+
+@pytest.fixture
+def petition() -> Petition:
+    return petition_create(slug="release-now", title="Release them now")

@@ -1,5 +1,4 @@
-"""The proof-of-work challenge on the sign form, and the wait that replaces it without
-JavaScript."""
+"""None"""
 
 from __future__ import annotations
 
@@ -10,85 +9,20 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
-from mailer.models import OutboxMessage
-from petitions.models import Petition, Signature, Supporter
+from petitions.models import Signature, Supporter
 from tests.factories import challenge_solution, petition_create, post_and_run_tasks
 from tests.html import elements
+from tests.petitions.challenge.helpers import (
+    POLITE,
+    assert_asked_again_politely,
+    campaign_page,
+    sign,
+    wait_token_of,
+    widget_of,
+)
 from trust import challenge, identity
 
 pytestmark = pytest.mark.django_db
-
-POLITE = (
-    "This petition is receiving many signatures. To keep robots out, please wait a few "
-    "seconds and press Sign again."
-)
-
-
-@pytest.fixture(autouse=True)
-def _small_puzzles(settings):  # type: ignore[no-untyped-def]
-    # The test solves puzzles in Python; a small range keeps that quick.
-    settings.CHALLENGE_MAX_NUMBER = 2000
-    settings.CHALLENGE_WAIT_SECONDS = 5
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The challenge module's clock, which the test moves instead of sleeping."""
-
-    class Clock:
-        now = 1_900_000_000.0
-
-        def advance(self, seconds: float) -> None:
-            self.now += seconds
-
-    moving = Clock()
-    monkeypatch.setattr(challenge, "_now", lambda: moving.now)
-    return moving
-
-
-@pytest.fixture
-def petition() -> Petition:
-    return petition_create(title="Free the prisoners of conscience", challenge_required=True)
-
-
-def campaign_page(client, petition: Petition) -> str:
-    return client.get(f"/c/{petition.campaign.slug}/").content.decode()
-
-
-def sign(client, petition: Petition, **fields: str):
-    data = {"name": "Anna Karenina", "email": "anna@example.org", "display": "hidden"}
-    data.update(fields)
-    return post_and_run_tasks(client, f"/p/{petition.slug}/sign/", data)
-
-
-def widget_of(html: str) -> dict[str, str | None]:
-    [widget] = elements(html, "div", **{"class": "challenge"})
-    return widget
-
-
-def wait_token_of(html: str) -> str:
-    [field] = elements(html, "input", name="challenge_wait")
-    assert field["value"]
-    return str(field["value"])
-
-
-def nothing_stored() -> bool:
-    return not (
-        Signature.objects.exists() or Supporter.objects.exists() or OutboxMessage.objects.exists()
-    )
-
-
-def assert_asked_again_politely(response) -> None:
-    assert response.status_code == 422
-    html = response.content.decode()
-    assert POLITE in html
-    # What the person typed is still there, and a fresh check comes with it.
-    assert elements(html, "input", name="name", value="Anna Karenina")
-    assert elements(html, "input", name="email", value="anna@example.org")
-    assert widget_of(html)["data-challenge"]
-    wait_token_of(html)
-    assert nothing_stored()
-    assert mail.outbox == []
 
 
 def payload_with(payload: str, **changes: object) -> str:
@@ -319,88 +253,3 @@ def test_a_form_with_errors_keeps_its_challenge_unspent(client, petition):
     assert response.status_code == 422
     assert "Please enter your email address." in response.content.decode()
     assert sign(client, petition, altcha=payload).status_code == 302
-
-
-# --- The wait token (no JavaScript) -------------------------------------------------------
-
-
-def test_without_a_solution_a_wait_token_is_accepted_once_it_is_old_enough(
-    client, petition, clock, django_capture_on_commit_callbacks
-):
-    token = wait_token_of(campaign_page(client, petition))
-    clock.advance(5)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = sign(client, petition, challenge_wait=token)
-
-    assert response.status_code == 302
-    assert Signature.objects.get(petition=petition).status == Signature.Status.PENDING
-    assert len(mail.outbox) == 1
-
-
-def test_a_wait_token_sent_too_early_is_refused_and_the_next_one_works(client, petition, clock):
-    token = wait_token_of(campaign_page(client, petition))
-    clock.advance(2)
-
-    response = sign(client, petition, challenge_wait=token)
-
-    assert_asked_again_politely(response)
-    fresh = wait_token_of(response.content.decode())
-    assert fresh != token
-    clock.advance(5)
-    assert sign(client, petition, challenge_wait=fresh).status_code == 302
-
-
-def test_a_wait_token_works_once_only(client, petition, clock):
-    token = wait_token_of(campaign_page(client, petition))
-    clock.advance(10)
-    assert (
-        sign(client, petition, challenge_wait=token, email="first@example.org").status_code == 302
-    )
-
-    response = sign(client, petition, challenge_wait=token)
-
-    assert response.status_code == 422
-    assert POLITE in response.content.decode()
-    assert Signature.objects.count() == 1
-
-
-def test_a_wait_token_older_than_twenty_minutes_is_refused(client, petition, clock):
-    token = wait_token_of(campaign_page(client, petition))
-    clock.advance(challenge.CHALLENGE_TTL_SECONDS + 1)
-
-    assert_asked_again_politely(sign(client, petition, challenge_wait=token))
-
-
-def test_a_wait_token_for_another_petition_is_refused(client, petition, clock):
-    other = petition_create(challenge_required=True)
-    token = challenge.challenge_wait_token_create(petition_id=other.pk)
-    clock.advance(10)
-
-    assert_asked_again_politely(sign(client, petition, challenge_wait=token))
-
-
-@pytest.mark.parametrize("token", ["", "forged:token", "a" * 600, "\ud800", "x:y:z"])
-def test_a_forged_wait_token_is_refused_politely(client, petition, clock, token):
-    clock.advance(10)
-
-    assert not challenge.challenge_wait_token_accept(petition_id=petition.pk, token=token)
-    if "\ud800" not in token:  # a test client cannot even encode a lone surrogate
-        assert_asked_again_politely(sign(client, petition, challenge_wait=token))
-
-
-def test_no_wait_is_needed_when_the_wait_is_set_to_zero(client, petition, settings):
-    settings.CHALLENGE_WAIT_SECONDS = 0
-    token = wait_token_of(campaign_page(client, petition))
-
-    assert sign(client, petition, challenge_wait=token).status_code == 302
-
-
-def test_a_wait_token_is_ripe_exactly_when_the_wait_is_over(petition, clock):
-    # Issued at a time with more precision than the token keeps: it must not come out
-    # younger than it is, or a person pressing Sign right on time is turned away.
-    clock.now = 1_900_000_000.0009
-    token = challenge.challenge_wait_token_create(petition_id=petition.pk)
-    clock.advance(5)
-
-    assert challenge.challenge_wait_token_accept(petition_id=petition.pk, token=token)
