@@ -173,8 +173,14 @@ def _rate_verdict(*, ip: str | None, email: str, counts_for_domain: bool) -> str
             window_seconds=3600,
         )
     ):
-        return "domain_rate"
+        return DOMAIN_RATE_DETAIL
     return ""
+
+
+# The rule that flags an attempt over its email domain's limit. Whether it trips depends on
+# other people's attempts at that domain, so its tally is for staff only: on a public
+# number it would tell a stranger that someone at a one-person domain tried to sign.
+DOMAIN_RATE_DETAIL = "domain_rate"
 
 
 def confirm_code_attempt_allowed(*, ip: str) -> bool:

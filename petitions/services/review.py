@@ -30,6 +30,7 @@ from petitions.selectors.criteria import (
     signatures_find,
 )
 from petitions.services.counts import signature_statuses_change
+from trust.services import DOMAIN_RATE_DETAIL
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ def _integrity_store(*, petition_ids: list[int]) -> None:
         .order_by()
     )
     integrity: dict[int, dict[str, Any]] = {
-        pk: {"pending": 0, "withdrawn": 0, "invalidated": {}} for pk in petition_ids
+        pk: {"pending": 0, "withdrawn": 0, "invalidated": {}, "domain_limited": 0}
+        for pk in petition_ids
     }
     for row in rows:
         numbers = integrity[row["petition_id"]]
@@ -132,11 +134,15 @@ def _integrity_store(*, petition_ids: list[int]) -> None:
             numbers[row["status"]] += row["n"]
     tallies = (
         FlaggedAttemptTally.objects.filter(petition_id__in=petition_ids)
-        .values("petition_id", "reason")
+        .values("petition_id", "reason", "detail")
         .annotate(n=Sum("count"))
         .order_by()
     )
     for tally in tallies:
+        if tally["detail"] == DOMAIN_RATE_DETAIL:
+            # Staff only, like "pending": see trust.services.DOMAIN_RATE_DETAIL.
+            integrity[tally["petition_id"]]["domain_limited"] += tally["n"]
+            continue
         by_reason = integrity[tally["petition_id"]]["invalidated"]
         by_reason[tally["reason"]] = by_reason.get(tally["reason"], 0) + tally["n"]
     now = timezone.now()

@@ -66,6 +66,7 @@ def test_the_refresh_stores_pending_withdrawn_and_invalidated_numbers_by_reason(
         "pending": 1,
         "withdrawn": 1,
         "invalidated": {"automated": 1, "staff": 2},
+        "domain_limited": 0,
     }
     assert petition.integrity_refreshed_at is not None
 
@@ -83,7 +84,9 @@ def test_flagged_attempts_count_by_reason_over_every_rule_and_day(petition):
     services.petition_integrity_refresh()
 
     petition.refresh_from_db()
-    assert petition.integrity["invalidated"] == {"rate_limit": 7, "automated": 2}
+    # Over the domain's limit is kept apart, for staff only (trust.services.DOMAIN_RATE_DETAIL).
+    assert petition.integrity["invalidated"] == {"rate_limit": 4, "automated": 2}
+    assert petition.integrity["domain_limited"] == 3
     assert FlaggedAttemptTally.objects.get(reason="automated").count == 2
 
 
@@ -96,7 +99,12 @@ def test_the_refresh_keeps_each_petition_apart_and_writes_zeros_for_an_empty_one
     petition.refresh_from_db()
     other.refresh_from_db()
     assert petition.integrity["pending"] == 1
-    assert other.integrity == {"pending": 0, "withdrawn": 0, "invalidated": {}}
+    assert other.integrity == {
+        "pending": 0,
+        "withdrawn": 0,
+        "invalidated": {},
+        "domain_limited": 0,
+    }
 
 
 def test_the_periodic_refresh_skips_long_closed_petitions_refreshed_today(petition):

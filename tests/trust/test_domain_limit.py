@@ -99,6 +99,29 @@ def test_an_attacker_cannot_learn_from_the_domain_limit_whether_someone_signed(c
     assert signed["tallies"] == [("automated", "honeypot", 7)]
 
 
+def test_filling_the_domain_bucket_with_real_attempts_shows_the_public_nothing(client, settings):
+    # The costlier variant: the attacker fills a one-person domain's bucket with ordinary
+    # attempts (each mails its address), then probes. Whether the probe trips the limit
+    # depends on whether the owner signed this hour, so that tally is never public.
+    settings.RATE_DOMAIN_PER_HOUR = 3
+
+    def public_view(*, owner_signs: bool) -> tuple[object, ...]:
+        ratelimit.ratelimit_reset()
+        petition = petition_create(title="Free the Three")
+        if owner_signs:
+            sign_form(client, petition, email="owner@one-person.example", ip="192.0.2.1")
+        for n in range(2):
+            sign_form(client, petition, email=f"filler{n}@one-person.example", ip=f"198.51.100.{n}")
+        sign_form(client, petition, email="probe@one-person.example", ip="203.0.113.9")
+        services.petition_integrity_refresh()
+        petition.refresh_from_db()
+        return petition_integrity(petition=petition).parts
+
+    assert public_view(owner_signs=True) == public_view(owner_signs=False)
+    # Staff still see the attempts the limit stopped.
+    assert FlaggedAttemptTally.objects.filter(detail="domain_rate").exists()
+
+
 # --- Free attempts do not use up a domain's limit ----------------------------------------
 
 
