@@ -120,7 +120,7 @@ class Form:
 
 
 class FormParser(HTMLParser):
-    """The forms on a page with their hidden inputs and button labels."""
+    """The forms on a page with what a browser would submit untouched, and button labels."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -138,8 +138,16 @@ class FormParser(HTMLParser):
                 buttons=[],
             )
             self.forms.append(self._form)
-        elif self._form is not None and tag == "input" and attributes.get("type") == "hidden":
-            self._form.fields[attributes.get("name", "")] = attributes.get("value", "")
+        elif self._form is not None and tag == "input" and attributes.get("name"):
+            # What a browser submits untouched: hidden and text fields, ticked boxes and
+            # radios (a <select> is left out: its empty choice is what an untouched one sends).
+            kind = attributes.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in attributes:
+                return
+            if kind in ("submit", "button", "image", "file"):
+                return
+            value = attributes.get("value", "on" if kind == "checkbox" else "")
+            self._form.fields[attributes["name"]] = value
         elif self._form is not None and tag == "button":
             self._in_button = True
             self._form.buttons.append("")
@@ -295,14 +303,18 @@ def confirm_link(site: str, mail: ReceivedMail) -> str:
     return str(links[0])
 
 
-def confirm(http: requests.Session, link: str, petition: Petition) -> None:
+def confirm(
+    http: requests.Session, link: str, petition: Petition, *, ticked: tuple[str, ...] = ()
+) -> None:
+    """Open the review, tick the boxes named in ``ticked`` (the page ticks none itself),
+    and press Confirm with everything else as the page shows it."""
     page = http.get(link, timeout=HTTP_TIMEOUT)
     assert page.status_code == 200
     form = form_find(page.text, action_contains="/confirm/")
     assert form.buttons == ["Confirm my signature"]
     response = http.post(
         urljoin(page.url, form.action),
-        data=form.fields,
+        data={**form.fields, **dict.fromkeys(ticked, "on")},
         headers={"Origin": origin_of(page.url)},
         allow_redirects=False,
         timeout=HTTP_TIMEOUT,

@@ -83,7 +83,8 @@ def test_worker_sends_confirmation_email_and_the_link_confirms(
         signature.refresh_from_db()
         assert signature.status == Signature.Status.PENDING
 
-        confirm(http, link, petition)
+        # The consent box ticked on the sign form is asked again, unticked, on the review.
+        confirm(http, link, petition, ticked=("consent_updates",))
         signature.refresh_from_db()
         assert signature.status == Signature.Status.CONFIRMED
         consent = Consent.objects.get(signature=signature)
