@@ -105,7 +105,7 @@ def test_filling_the_domain_bucket_with_real_attempts_shows_the_public_nothing(c
     # depends on whether the owner signed this hour, so that tally is never public.
     settings.RATE_DOMAIN_PER_HOUR = 3
 
-    def public_view(*, owner_signs: bool) -> tuple[object, ...]:
+    def public_view(*, owner_signs: bool) -> list[str]:
         ratelimit.ratelimit_reset()
         petition = petition_create(title="Free the Three")
         if owner_signs:
