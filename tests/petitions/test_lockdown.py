@@ -82,7 +82,12 @@ def assert_locked_down(campaign: Campaign) -> None:
     assert all(p.closed_at and p.anonymised_at for p in petitions)
     assert [p.signature_count for p in petitions] == [3, 1]
     assert petitions[0].paper_count == 40
-    assert petitions[1].integrity == {"pending": 1, "withdrawn": 0, "invalidated": {"automated": 1}}
+    assert petitions[1].integrity == {
+        "pending": 1,
+        "withdrawn": 0,
+        "invalidated": {"automated": 1},
+        "domain_limited": 0,
+    }
     assert not Consent.objects.filter(campaign=campaign).exists()
     assert not OutboxMessage.objects.filter(
         about__petition__in=[str(pk) for pk in campaign.petitions.values_list("pk", flat=True)]

@@ -185,6 +185,7 @@ def test_anonymising_removes_personal_data_but_keeps_counts_and_integrity():
             "pending": 1,
             "withdrawn": 0,
             "invalidated": {"automated": 1},
+            "domain_limited": 0,
         }
     )
 
