@@ -6,33 +6,18 @@ Rows written with foreign keys to petitions' tables become ``recipient_ref`` and
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.core import mail
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from mailer.models import OutboxMessage
 from mailer.services import outbox_message_send
 from tests.factories import campaign_create
+from tests.migrations import latest, migrate
 from trust import identity
 
 LATEST_PETITIONS = ("petitions", "0009_signature_code_digest_drop")
 BEFORE = [LATEST_PETITIONS, ("mailer", "0003_outbox_sign_attempt")]
 AFTER = [LATEST_PETITIONS, ("mailer", "0004_outbox_references")]
-
-
-def latest() -> list[tuple[str, str]]:
-    """Today's schema: where the tests after these expect the database to be."""
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
-def migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.migrations import migrate
 from trust import identity
 
 BEFORE = [("petitions", "0010_signature_pending_expiry")]
 AFTER = [("petitions", "0011_email_domains_idna2008")]
-
-
-def migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def old_digest(email: str) -> str:

@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
 from petitions import tokens
 from tests.factories import campaign_create
+from tests.migrations import latest, migrate
 from trust import identity
 
 BEFORE = [("petitions", "0006_supporter_email_drop_due"), ("mailer", "0002_manage_link_kind")]
@@ -39,13 +38,6 @@ def old_code(public_id: str) -> str:
         number, index = divmod(number, len(_ALPHABET))
         chars.append(_ALPHABET[index])
     return "".join(chars)
-
-
-def migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,7 +96,7 @@ def test_legacy_rows_become_tallies_and_attempts_with_the_mailed_code() -> None:
     finally:
         new = migrate(AFTER)
         # Leave today's schema (later migrations of other apps too) for the tests after this.
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate(latest())
 
     Tally = new.get_model("petitions", "FlaggedAttemptTally")
     assert list(Tally.objects.values_list("reason", "detail", "count")) == [
