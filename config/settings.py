@@ -74,10 +74,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "anymail",
     "django_countries",
+    # Two-factor for organisers: TOTP devices and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "trust",
     "campaigns",
     "petitions",
     "mailer",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sets request.user.is_verified(): whether this session gave a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so its process_exception sees a view's database outage first: 503, not 500.
     "config.outage.DatabaseUnavailableMiddleware",
@@ -413,6 +420,19 @@ STORAGES = {
 }
 
 # --- Auth ---------------------------------------------------------------------------------
+# Organisers' passwords: Argon2id first (argon2-cffi); older hashes still verify and are
+# upgraded at the next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "workspace:login"
+LOGIN_REDIRECT_URL = "workspace:home"
+# Organisers' sessions end after this long without use, and with the browser.
+SESSION_COOKIE_AGE = env_int("SBOR_SESSION_SECONDS", 8 * 3600, minimum=300)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+OTP_TOTP_ISSUER = "Sbor"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

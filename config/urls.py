@@ -13,6 +13,7 @@ handler500 = "config.outage.server_error"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("workspace/", include("workspace.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("petitions.urls")),
     path("", include("campaigns.urls")),

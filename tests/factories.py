@@ -156,3 +156,52 @@ def block_rule_create(*, kind: str, value: str, note: str = "") -> Any:
     from trust.services import block_rule_create as service
 
     return service(kind=kind, value=value, note=note)
+
+
+def organiser_create(*, email: str | None = None, password: str = "a long pass phrase") -> Any:
+    """An organiser's account: a Django user whose username is their lower-cased email."""
+    from django.contrib.auth import get_user_model
+
+    n = next(_numbers)
+    email = email or f"organiser{n}@example.org"
+    return get_user_model().objects.create_user(
+        username=email.lower(), email=email.lower(), password=password
+    )
+
+
+def member_create(
+    *, organisation: Organisation | None = None, role: str = "campaigner", user: Any = None
+) -> Any:
+    """A membership (making the organisation and the account when not given)."""
+    from campaigns.models import Membership
+
+    return Membership.objects.create(
+        organisation=organisation or organisation_create(),
+        user=user or organiser_create(),
+        role=role,
+    )
+
+
+def totp_device_create(*, user: Any, confirmed: bool = True) -> Any:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=confirmed)
+
+
+def workspace_login(client: Any, user: Any, *, verified: bool = True) -> Any:
+    """Sign ``user`` in on ``client``; ``verified`` also passes the second factor (TOTP).
+
+    The session then looks exactly as after the real two-factor step: django-otp keeps the
+    verified device's persistent id in the session.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    if verified:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = device or totp_device_create(user=user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return user

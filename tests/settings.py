@@ -17,3 +17,7 @@ os.environ["SBOR_VAR_DIR"] = os.environ.get("SBOR_TEST_VAR_DIR") or str(
 )
 
 from config.settings import *  # noqa: F403
+
+# Argon2 costs ~0.1 s a hash by design; the suite creates hundreds of accounts. The project's
+# own setting (Argon2 first) is checked in tests/workspace/test_accounts.py.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkspaceConfig(AppConfig):
+    """The organisers' workspace: accounts, members, campaigns, petitions, staff tools.
+
+    It sits above ``campaigns`` and ``petitions`` and calls their services and selectors;
+    nothing below imports it (import-linter, ``make lint``).
+    """
+
+    name = "workspace"
+    verbose_name = _("Workspace")
