@@ -14,7 +14,9 @@ from workspace.access import member_view
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = list(Membership.objects.filter(user=request.user).select_related("organisation"))
+    memberships = list(
+        Membership.objects.filter(user_id=request.user.pk).select_related("organisation")
+    )
     if len(memberships) == 1:
         slug = memberships[0].organisation.slug
         return HttpResponseRedirect(reverse("workspace:organisation", kwargs={"org": slug}))
