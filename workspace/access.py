@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -67,6 +68,14 @@ def member_view(action: Action) -> Callable[[View], View]:
         return wrapped
 
     return decorator
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, for views that already required a signed-in user."""
+    user = request.user
+    if not isinstance(user, User):
+        raise TypeError("signed_in_user() needs a view that requires signing in")
+    return user
 
 
 def campaign_for_member(request: HttpRequest, public_id: Any) -> Campaign:

@@ -9,13 +9,13 @@ from django.urls import reverse
 
 from campaigns.access import Action
 from campaigns.models import Membership
-from workspace.access import member_view
+from workspace.access import member_view, signed_in_user
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     memberships = list(
-        Membership.objects.filter(user_id=request.user.pk).select_related("organisation")
+        Membership.objects.filter(user=signed_in_user(request)).select_related("organisation")
     )
     if len(memberships) == 1:
         slug = memberships[0].organisation.slug
