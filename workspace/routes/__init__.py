@@ -1,0 +1,1 @@
+"""The workspace's URLs by topic, one module each, so that each topic's routes sit together."""

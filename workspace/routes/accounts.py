@@ -1,0 +1,5 @@
+"""Workspace URLs: accounts. Included by workspace/urls.py."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
