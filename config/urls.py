@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from config.views import healthz
 from trust.login import ThrottledAdminAuthenticationForm
@@ -18,3 +20,15 @@ urlpatterns = [
     path("", include("petitions.urls")),
     path("", include("campaigns.urls")),
 ]
+
+if not settings.PRODUCTION:
+    # Uploaded images on `make run`. In production the proxy serves /media/ from the volume
+    # the web container writes to (Caddyfile), and this route does not exist.
+    urlpatterns.insert(
+        0,
+        re_path(
+            r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")),
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        ),
+    )

@@ -1,5 +1,13 @@
 """Workspace URLs: campaigns. Included by workspace/urls.py."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from workspace.views import campaign_hero
+
+urlpatterns: list[URLPattern] = [
+    path(
+        "<slug:org>/campaigns/<uuid:campaign>/hero/",
+        campaign_hero.campaign_hero,
+        name="campaign-hero",
+    ),
+]
