@@ -1,9 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
-from config.views import healthz
+from config.views import healthz, media_serve
 from trust.login import ThrottledAdminAuthenticationForm
 
 # Sign-in attempts are limited per account and per client IP (trust.login).
@@ -26,9 +25,5 @@ if not settings.PRODUCTION:
     # the web container writes to (Caddyfile), and this route does not exist.
     urlpatterns.insert(
         0,
-        re_path(
-            r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")),
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        ),
+        re_path(r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")), media_serve),
     )

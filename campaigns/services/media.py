@@ -276,7 +276,8 @@ def hero_alt_clean(*, alt: str) -> str:
         )
     if len(alt) > ALT_MAX_LENGTH:
         raise _refusal(
-            _("Keep the description under %(limit)s characters.") % {"limit": ALT_MAX_LENGTH},
+            _("The description may be at most %(limit)s characters long.")
+            % {"limit": ALT_MAX_LENGTH},
             "alt_too_long",
         )
     return alt

@@ -30,7 +30,7 @@ from campaigns.services.media import (
 
 class HeroImageForm(forms.Form):
     image = forms.FileField(
-        label=_("Image"),
+        label=_("Image file"),
         required=False,
         help_text=_(
             "JPEG, PNG, WebP or GIF, at least 320 pixels wide. Landscape works best, for "
@@ -62,7 +62,7 @@ class HeroImageForm(forms.Form):
         return hero_image_read(upload=upload)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         # A refused upload still counts as "a new image was chosen" for the checks below.
         uploaded = cleaned.get("image") is not None or self.has_error("image")
         if cleaned.get("remove"):
