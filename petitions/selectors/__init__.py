@@ -5,6 +5,10 @@ under a count; lockdown: what a lockdown would purge; export: CSV for staff; cri
 finding signatures by IP, domain, hash or time; person: what is stored about a supporter.
 """
 
+from petitions.selectors.campaign_totals import (
+    campaign_list_with_totals,
+    petition_list_for_campaign,
+)
 from petitions.selectors.criteria import (
     CriteriaError,
     SignatureCriteria,
@@ -42,6 +46,8 @@ from petitions.selectors.public import (
 )
 
 __all__ = [
+    "campaign_list_with_totals",
+    "petition_list_for_campaign",
     "RECENT_SIGNERS_CACHE_SECONDS",
     "RECENT_SIGNERS_LIMIT",
     "SIGNATURE_CSV_HEADER",

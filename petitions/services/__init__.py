@@ -1,5 +1,11 @@
 """Writes for petitions and signatures, by topic; the names are re-exported here."""
 
+from petitions.services.campaign_lifecycle import (
+    campaign_duplicate_with_petitions,
+    campaign_end,
+    campaign_petitions_close,
+    petitions_duplicate,
+)
 from petitions.services.confirming import (
     ConfirmationInvalidError,
     SignerReview,
@@ -51,6 +57,10 @@ from petitions.services.signing import (
 )
 
 __all__ = [
+    "campaign_duplicate_with_petitions",
+    "campaign_end",
+    "campaign_petitions_close",
+    "petitions_duplicate",
     "ChallengeFailedError",
     "ConfirmationInvalidError",
     "CriteriaError",
