@@ -8,6 +8,8 @@ scheme (ю iu, я ia), which reads badly in an address: "svobodu-politzaklyuchyo
 Ukrainian and Belarusian letters get their usual spelling too.
 """
 
+# ruff: noqa: RUF001, RUF002 - the table maps Cyrillic letters, some of which look Latin
+
 from __future__ import annotations
 
 import re

@@ -97,9 +97,7 @@ def slug_check(*, slug: str, campaign: Campaign) -> None:
         example = slug_suggest(title=slug or campaign.title, exclude=campaign)
         raise ValidationError(
             {
-                "slug": _(
-                    "Use only Latin letters, digits and hyphens, for example “%(example)s”."
-                )
+                "slug": _("Use only Latin letters, digits and hyphens, for example “%(example)s”.")
                 % {"example": example}
             }
         ) from None
@@ -109,7 +107,9 @@ def slug_check(*, slug: str, campaign: Campaign) -> None:
         )
     clash = Campaign.objects.filter(slug=slug).exclude(pk=campaign.pk).first()
     if clash is not None:
-        raise ValidationError({"slug": _slug_clash_message(slug=slug, clash=clash, campaign=campaign)})
+        raise ValidationError(
+            {"slug": _slug_clash_message(slug=slug, clash=clash, campaign=campaign)}
+        )
 
 
 def _slug_clash_message(*, slug: str, clash: Campaign, campaign: Campaign) -> str:

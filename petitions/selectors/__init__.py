@@ -46,8 +46,6 @@ from petitions.selectors.public import (
 )
 
 __all__ = [
-    "campaign_list_with_totals",
-    "petition_list_for_campaign",
     "RECENT_SIGNERS_CACHE_SECONDS",
     "RECENT_SIGNERS_LIMIT",
     "SIGNATURE_CSV_HEADER",
@@ -56,6 +54,7 @@ __all__ = [
     "PetitionIntegrity",
     "PublicSigner",
     "SignatureCriteria",
+    "campaign_list_with_totals",
     "campaign_lockdown_summary",
     "csv_cell",
     "display_name",
@@ -63,6 +62,7 @@ __all__ = [
     "petition_get_public",
     "petition_goal",
     "petition_integrity",
+    "petition_list_for_campaign",
     "petition_list_public",
     "petition_recent_signers",
     "petition_recent_signers_forget",

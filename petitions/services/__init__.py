@@ -57,10 +57,6 @@ from petitions.services.signing import (
 )
 
 __all__ = [
-    "campaign_duplicate_with_petitions",
-    "campaign_end",
-    "campaign_petitions_close",
-    "petitions_duplicate",
     "ChallengeFailedError",
     "ConfirmationInvalidError",
     "CriteriaError",
@@ -72,13 +68,17 @@ __all__ = [
     "SignatureSource",
     "SignerReview",
     "SigningPausedError",
+    "campaign_duplicate_with_petitions",
+    "campaign_end",
     "campaign_lockdown",
+    "campaign_petitions_close",
     "confirm_max_age",
     "flagged_attempt_count",
     "invalidation_batch_revalidate",
     "petition_anonymise",
     "petition_integrity_refresh",
     "petition_save",
+    "petitions_duplicate",
     "petitions_retention_apply",
     "sign_attempt_confirm_token",
     "sign_attempt_create",

@@ -65,9 +65,7 @@ def campaign_end(*, actor: AbstractBaseUser, campaign: Campaign, won: bool) -> C
 
 
 def _petition_slug_free(*, base: str) -> str:
-    taken = set(
-        Petition.objects.filter(slug__startswith=base[:40]).values_list("slug", flat=True)
-    )
+    taken = set(Petition.objects.filter(slug__startswith=base[:40]).values_list("slug", flat=True))
     for number in itertools.count(2):
         suffix = f"-{number}"
         candidate = f"{base[: _PETITION_SLUG_MAX_LENGTH - len(suffix)].rstrip('-')}{suffix}"

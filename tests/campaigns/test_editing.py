@@ -85,9 +85,7 @@ def test_cyrillic_titles_are_spelled_in_latin_letters():
     assert transliterate("Щука, ёж, юла, Яна, Хабаровск, Цой, Чай, Шар") == (
         "shchuka, yozh, yula, yana, khabarovsk, tsoy, chay, shar"
     )
-    assert transliterate("подъезд, мальчик, эхо, йод, рыба") == (
-        "podezd, malchik, ekho, yod, ryba"
-    )
+    assert transliterate("подъезд, мальчик, эхо, йод, рыба") == ("podezd, malchik, ekho, yod, ryba")
 
 
 def test_punctuation_becomes_one_hyphen_and_long_titles_are_cut_at_a_word():
@@ -257,9 +255,7 @@ def test_a_draft_is_published_then_closed_then_won(campaigner):
     assert campaign_close(actor=campaigner.user, campaign=campaign).status == "closed"
     assert campaign_win(actor=campaigner.user, campaign=campaign).status == "won"
 
-    actions = list(
-        AuditEntry.objects.order_by("created_at", "id").values_list("action", "details")
-    )
+    actions = list(AuditEntry.objects.order_by("created_at", "id").values_list("action", "details"))
     assert [action for action, _ in actions] == [
         "campaign.create",
         "campaign.publish",

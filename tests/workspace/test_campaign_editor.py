@@ -22,8 +22,8 @@ HOSTILE_STORY = (
     "Free them.\n\n"
     '<script>alert("script")</script>\n\n'
     "[a link](javascript:alert('link'))\n\n"
-    "<iframe src=\"https://evil.example/\"></iframe>\n\n"
-    "<img src=\"x\" onerror=\"alert('img')\">\n"
+    '<iframe src="https://evil.example/"></iframe>\n\n'
+    '<img src="x" onerror="alert(\'img\')">\n'
 )
 UNSAFE = ("<script", "alert(", "javascript:", "<iframe", "onerror", "evil.example")
 

@@ -40,11 +40,11 @@ _FORM_FIELDS = ("title", "slug", "summary", "body", "language", "retention_days"
 
 
 def _organisation(request: HttpRequest) -> Organisation:
-    return request.organisation  # type: ignore[attr-defined, no-any-return]
+    return request.organisation  # type: ignore[attr-defined]
 
 
 def _membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined, no-any-return]
+    return request.membership  # type: ignore[attr-defined]
 
 
 def member_rights(request: HttpRequest) -> dict[str, bool]:
@@ -184,7 +184,9 @@ def campaign_detail(request: HttpRequest, campaign: UUID) -> HttpResponse:
     return render(request, "workspace/campaigns/detail.html", context)
 
 
-def _status_refused(request: HttpRequest, campaign: Campaign, error: CampaignStatusError) -> HttpResponse:
+def _status_refused(
+    request: HttpRequest, campaign: Campaign, error: CampaignStatusError
+) -> HttpResponse:
     messages.error(request, error.message)
     return HttpResponseRedirect(_campaign_url(campaign))
 
