@@ -387,6 +387,28 @@ def test_duplicating_opens_the_new_draft_in_the_editor(client, campaigner):
     assert elements(editor, "input", name="slug", value="free-them-2")
 
 
+# --- A newcomer's way through -------------------------------------------------------------
+
+
+def test_a_newcomer_follows_the_pages_from_an_empty_list_to_a_public_campaign(client, campaigner):
+    listing = _page(client.get(f"/workspace/{campaigner.organisation.slug}/"))
+    (start,) = [a["href"] for a in elements(listing, "a") if a["href"].endswith("/campaigns/new/")][
+        :1
+    ]
+
+    saved = client.post(start, _form(title="Свободу политзаключённым"), follow=True)
+    overview = _page(saved)
+    (publish,) = [
+        form["action"] for form in elements(overview, "form") if "publish" in form["action"]
+    ]
+    published = _page(client.post(publish, follow=True))
+
+    assert "Published. The campaign&#x27;s page is public now" in published
+    (public,) = [a["href"] for a in elements(published, "a") if "/c/" in a["href"]]
+    assert public == "http://testserver/c/svobodu-politzaklyuchyonnym/"
+    assert "Свободу политзаключённым" in _page(client.get(public))
+
+
 # --- Roles and other organisations --------------------------------------------------------
 
 
