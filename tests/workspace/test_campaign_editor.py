@@ -216,6 +216,22 @@ def test_a_missing_title_is_refused_with_a_clear_message(client, campaigner):
     assert Campaign.objects.count() == 0
 
 
+def test_a_form_refused_for_another_field_also_says_the_address_is_taken(client, campaigner):
+    campaign_create(organisation=campaigner.organisation, slug="free-them", title="First one")
+
+    html = _page(
+        client.post(
+            f"/workspace/{campaigner.organisation.slug}/campaigns/new/",
+            _form(title="", slug="Free-Them", retention_days="-1"),
+        )
+    )
+
+    assert elements(html, "input", name="title", **{"aria-invalid": "true"})
+    assert elements(html, "input", name="retention_days", **{"aria-invalid": "true"})
+    assert "is already used by your campaign “First one”" in html
+    assert Campaign.objects.count() == 1
+
+
 def test_editing_saves_the_texts(client, campaigner):
     campaign = campaign_create(organisation=campaigner.organisation, status="draft")
 

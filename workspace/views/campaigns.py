@@ -5,6 +5,11 @@ the story rendered by the public page's own sanitiser and saves nothing. Publish
 closing, winning and duplicating are POSTs; closing and winning show a confirmation page
 first, since signing stops and cannot start again. Ending and copying go through
 ``petitions.services`` so that a campaign's petitions close or are copied with it.
+
+The hero image (the media helper's part) plugs in here: its field goes in the form and in
+the editor template's ``hero_field`` block; the form already posts multipart and is built
+with ``request.FILES``; save the upload with ``campaigns.services.media`` once the texts
+are saved (where the success message is added).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from campaigns.services.editing import (
     campaign_create,
     campaign_publish,
     campaign_update,
+    slug_check,
     slug_suggest,
 )
 from petitions.selectors import petition_list_for_campaign
@@ -109,6 +115,21 @@ def _editor_render(
     return render(request, "workspace/campaigns/form.html", context, status=status)
 
 
+def _slug_errors_add(
+    form: CampaignForm, *, organisation: Organisation, campaign: Campaign | None
+) -> None:
+    """On a form refused for other reasons, say at once whether the address is free too."""
+    if "slug" in form.errors or form.fields["slug"].disabled:
+        return
+    slug = str(form.data.get("slug") or "").strip().lower()
+    if not slug:
+        return
+    try:
+        slug_check(slug=slug, campaign=campaign or Campaign(organisation=organisation))
+    except ValidationError as error:
+        form.service_errors_add(error)
+
+
 def _form_values(form: CampaignForm) -> dict[str, Any]:
     return {name: form.cleaned_data[name] for name in _FORM_FIELDS}
 
@@ -136,6 +157,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 _("Campaign saved as a draft. Only members see it until you publish it."),
             )
             return HttpResponseRedirect(_campaign_url(campaign))
+    else:
+        _slug_errors_add(form, organisation=organisation, campaign=None)
     return _editor_render(request, form=form, campaign=None, status=400)
 
 
@@ -162,6 +185,8 @@ def campaign_edit(request: HttpRequest, campaign: UUID) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return HttpResponseRedirect(_campaign_url(updated))
+    else:
+        _slug_errors_add(form, organisation=current.organisation, campaign=current)
     return _editor_render(request, form=form, campaign=current, status=400)
 
 
