@@ -1,2 +1,1 @@
-"""The workspace's forms, one module per topic. They validate by calling the services'
-own checks, so a form and the service it feeds cannot disagree."""
+"""The workspace's forms, one module per topic (like ``workspace.routes``)."""
