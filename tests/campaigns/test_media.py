@@ -496,3 +496,113 @@ def test_another_organisations_campaign_answers_404(client, campaign, media_root
     assert response.status_code == 404
     assert client.get(hero_url(campaign)).status_code == 404
     assert stored_files(media_root) == []
+
+
+# --- In the campaign editor ---------------------------------------------------------------
+
+
+def editor_form(**overrides):
+    data = {
+        "title": "Free them all",
+        "slug": "",
+        "summary": "Political prisoners must go free.",
+        "body": "The story.",
+        "language": "en",
+        "retention_days": "180",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_new_campaign_is_saved_with_its_image(client, member, media_root):
+    workspace_login(client, member.user, verified=False)
+    url = f"/workspace/{member.organisation.slug}/campaigns/new/"
+
+    with tasks_run_on_commit():
+        response = client.post(
+            url,
+            editor_form(**{"hero-image": upload(photo_jpeg()), "hero-hero_alt": ALT}),
+        )
+
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(organisation=member.organisation)
+    assert campaign.hero_alt == ALT
+    assert len(campaign.hero_image["renditions"]) == 3
+    assert len(stored_files(media_root)) == 6
+
+
+def test_the_editor_saves_texts_without_an_image(client, member, media_root):
+    workspace_login(client, member.user, verified=False)
+    url = f"/workspace/{member.organisation.slug}/campaigns/new/"
+
+    response = client.post(url, editor_form())
+
+    assert response.status_code == 302
+    assert Campaign.objects.get(organisation=member.organisation).hero_image == {}
+    assert stored_files(media_root) == []
+
+
+def test_a_refused_image_in_the_editor_saves_nothing_not_even_the_texts(
+    client, member, campaign, media_root
+):
+    workspace_login(client, member.user, verified=False)
+    url = f"/workspace/{member.organisation.slug}/campaigns/{campaign.public_id}/edit/"
+    big = SimpleUploadedFile("huge.jpg", b"\xff" * (20 * 1024 * 1024), content_type="image/jpeg")
+
+    response = client.post(
+        url,
+        editor_form(title="A changed title", **{"hero-image": big, "hero-hero_alt": ALT}),
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This file is too large." in page
+    [field] = elements(page, "input", type="file")
+    assert field["aria-invalid"] == "true"
+    assert elements(page, "a", href=f"#{field['id']}")  # in the error summary
+    assert elements(page, "input", name="title", value="A changed title")
+    campaign.refresh_from_db()
+    assert campaign.title == "Free them all"
+    assert stored_files(media_root) == []
+
+
+def test_the_editor_describes_and_removes_the_current_image(client, member, campaign, media_root):
+    set_hero(member, campaign, photo_jpeg())
+    workspace_login(client, member.user, verified=False)
+    url = f"/workspace/{member.organisation.slug}/campaigns/{campaign.public_id}/edit/"
+
+    page = client.get(url).content.decode()
+    assert elements(page, "input", name="hero-hero_alt", value=ALT)
+    assert elements(page, "img", alt=ALT)
+
+    client.post(url, editor_form(**{"hero-hero_alt": "A crowd in the rain"}))
+    campaign.refresh_from_db()
+    assert campaign.hero_alt == "A crowd in the rain"
+    assert len(stored_files(media_root)) == 6
+
+    with tasks_run_on_commit():
+        client.post(url, editor_form(**{"hero-remove": "on"}))
+    campaign.refresh_from_db()
+    assert campaign.hero_image == {}
+    assert stored_files(media_root) == []
+
+
+def test_a_description_without_an_image_is_refused_in_the_editor(client, member):
+    workspace_login(client, member.user, verified=False)
+    url = f"/workspace/{member.organisation.slug}/campaigns/new/"
+
+    response = client.post(url, editor_form(**{"hero-hero_alt": ALT}))
+
+    assert response.status_code == 400
+    assert "Choose an image to upload." in response.content.decode()
+    assert not Campaign.objects.filter(organisation=member.organisation).exists()
+
+
+def test_the_campaign_overview_links_to_the_image_page(client, member, campaign):
+    workspace_login(client, member.user, verified=False)
+
+    page = client.get(
+        f"/workspace/{member.organisation.slug}/campaigns/{campaign.public_id}/"
+    ).content.decode()
+
+    assert elements(page, "a", href=hero_url(campaign))

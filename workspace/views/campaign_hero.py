@@ -12,12 +12,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from campaigns.access import Action
-from campaigns.models import Campaign
 from campaigns.selectors import HERO_SIZES
 from campaigns.selectors import campaign_hero as hero_get
-from campaigns.services.media import hero_alt_set, hero_image_clear, hero_image_set
 from workspace.access import campaign_for_member, member_view, signed_in_user
-from workspace.forms.media import HeroImageForm
+from workspace.forms.media import HeroImageForm, hero_form_apply
 
 
 @member_view(Action.CAMPAIGN_EDIT)
@@ -27,11 +25,11 @@ def campaign_hero(request: HttpRequest, campaign: Any) -> HttpResponse:
         form = HeroImageForm(request.POST, request.FILES, campaign=instance)
         if form.is_valid():
             try:
-                done = _apply(request, form=form, campaign=instance)
+                done = hero_form_apply(actor=signed_in_user(request), form=form, campaign=instance)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, done)
+                messages.success(request, done or _("Nothing was changed."))
                 url = reverse(
                     "workspace:campaign-hero",
                     kwargs={"org": instance.organisation.slug, "campaign": instance.public_id},
@@ -49,17 +47,3 @@ def campaign_hero(request: HttpRequest, campaign: Any) -> HttpResponse:
     }
     status = 422 if form.errors else 200
     return render(request, "workspace/campaign_hero.html", context, status=status)
-
-
-def _apply(request: HttpRequest, *, form: HeroImageForm, campaign: Campaign) -> str:
-    """Call the one service the form asks for; the message that says what was done."""
-    actor = signed_in_user(request)
-    data = form.cleaned_data
-    if data.get("remove"):
-        hero_image_clear(actor=actor, campaign=campaign)
-        return _("The image was removed.")
-    if data["image"] is not None:
-        hero_image_set(actor=actor, campaign=campaign, upload=data["image"], alt=data["hero_alt"])
-        return _("The image was saved.")
-    hero_alt_set(actor=actor, campaign=campaign, alt=data["hero_alt"])
-    return _("The description was saved.")
