@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from campaigns import selectors
@@ -105,7 +106,11 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         return _members_page(request, invite_form=form, status=409)
     messages.success(
         request,
-        _("Invitation sent to %(email)s. The link in it works for %(days)d days.")
+        ngettext(
+            "Invitation sent to %(email)s. The link in it works for %(days)d day.",
+            "Invitation sent to %(email)s. The link in it works for %(days)d days.",
+            settings.INVITATION_DAYS,
+        )
         % {"email": invitation.email, "days": settings.INVITATION_DAYS},
     )
     return HttpResponseRedirect(_members_url(request))
