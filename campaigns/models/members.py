@@ -107,6 +107,7 @@ class AuditEntry(models.Model):
 
     class Action(models.TextChoices):
         CAMPAIGN_CREATE = "campaign.create", _("created a campaign")
+        CAMPAIGN_UPDATE = "campaign.update", _("edited a campaign")
         CAMPAIGN_PUBLISH = "campaign.publish", _("published a campaign")
         CAMPAIGN_CLOSE = "campaign.close", _("closed a campaign")
         CAMPAIGN_WIN = "campaign.win", _("marked a campaign as won")

@@ -238,4 +238,4 @@ def test_an_owner_reads_the_log_in_russian(client):
     page = client.get(audit_url(owner.organisation)).content.decode()
 
     assert "Журнал действий" in page
-    assert "Приглашение участника</td>" in page
+    assert "пригласил(а) участника</td>" in page  # noqa: RUF001 - Russian text

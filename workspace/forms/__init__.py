@@ -1,1 +1,1 @@
-"""The workspace's forms, one module per topic (as ``routes/`` and ``views/``)."""
+"""The workspace's forms, one module per topic (like ``workspace.routes``)."""

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_members'),
+        ('campaigns', '0005_audit_campaign_update'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
