@@ -206,6 +206,15 @@ def test_the_address_cannot_change_once_the_petition_is_open(campaign, actor):
     assert petition.slug == "first-address"
 
 
+def test_a_drafts_address_can_change_and_an_empty_one_keeps_it(campaign, actor):
+    petition = draft(campaign, slug="first-address")
+
+    services.petition_update(actor=actor, petition=petition, details=details(), slug="")
+    assert Petition.objects.get(pk=petition.pk).slug == "first-address"
+    services.petition_update(actor=actor, petition=petition, details=details(), slug="Second")
+    assert Petition.objects.get(pk=petition.pk).slug == "second"
+
+
 def test_an_unchanged_deadline_is_kept_and_a_new_past_one_refused(campaign, actor):
     soon = timezone.now() + timedelta(days=3)
     petition = draft(campaign, closes_at=soon)

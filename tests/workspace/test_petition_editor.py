@@ -370,6 +370,18 @@ def test_a_viewer_cannot_open_close_or_win(client, petition):
     assert actions() == []
 
 
+def test_an_owner_with_a_second_factor_closes_a_petition(client, petition):
+    owner = member_create(organisation=petition.campaign.organisation, role="owner")
+    workspace_login(client, owner.user, verified=True)
+    Petition.objects.filter(pk=petition.pk).update(status=Petition.Status.OPEN)
+
+    response = client.post(url("petition-close", petition))
+
+    assert response.status_code == 303
+    assert Petition.objects.get(pk=petition.pk).status == Petition.Status.CLOSED
+    assert AuditEntry.objects.get().actor == owner.user
+
+
 # --- Paper signatures ---------------------------------------------------------------------
 
 
@@ -385,6 +397,14 @@ def test_paper_signatures_are_added_and_listed_with_who_added_them(signed_in, me
     assert "Volunteers in Perm" in page and "Rally" in page
     assert member.user.email in page
     assert actions() == [AuditEntry.Action.PETITION_PAPER] * 2
+
+
+def test_a_total_recorded_before_batches_is_listed_as_such(signed_in, petition):
+    PaperBatch.objects.create(petition=petition, count=40, collected_on=datetime.date(2025, 5, 1))
+
+    page = text(signed_in.get(url("petition", petition)))
+
+    assert "The total recorded before batches were kept" in page
 
 
 @pytest.mark.parametrize(
