@@ -1,5 +1,11 @@
 """Writes for petitions and signatures, by topic; the names are re-exported here."""
 
+from petitions.services.campaign_lifecycle import (
+    campaign_duplicate_with_petitions,
+    campaign_end,
+    campaign_petitions_close,
+    petitions_duplicate,
+)
 from petitions.services.confirming import (
     ConfirmationInvalidError,
     SignerReview,
@@ -81,7 +87,10 @@ __all__ = [
     "SignatureSource",
     "SignerReview",
     "SigningPausedError",
+    "campaign_duplicate_with_petitions",
+    "campaign_end",
     "campaign_lockdown",
+    "campaign_petitions_close",
     "confirm_max_age",
     "flagged_attempt_count",
     "invalidation_batch_revalidate",
@@ -96,6 +105,7 @@ __all__ = [
     "petition_update",
     "petition_win",
     "petitions_close_due",
+    "petitions_duplicate",
     "petitions_retention_apply",
     "sign_attempt_confirm_token",
     "sign_attempt_create",

@@ -184,6 +184,19 @@ def test_another_organisations_campaign_does_not_exist_here(signed_in):
 # --- The petition's page ------------------------------------------------------------------
 
 
+def test_the_campaign_page_links_to_each_petition_and_to_a_new_one(signed_in, petition):
+    campaign = petition.campaign
+    path = reverse(
+        "workspace:campaign",
+        kwargs={"org": campaign.organisation.slug, "campaign": campaign.public_id},
+    )
+
+    page = text(signed_in.get(path))
+
+    assert elements(page, "a", href=url("petition", petition))
+    assert elements(page, "a", href=new_url(campaign))
+
+
 def test_the_page_shows_counts_goal_status_deadline_and_response(signed_in, campaign):
     petition = petition_create(
         campaign=campaign,

@@ -1,1 +1,1 @@
-"""The workspace's forms, one module per topic. They parse input; services decide the rules."""
+"""The workspace's forms, one module per topic (like ``workspace.routes``)."""
