@@ -20,9 +20,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-# The first path segment of every URL whose next segment is a signed token (petitions/urls.py;
-# tests/security/test_log_scrubbing.py fails when a new token URL is not covered).
-TOKEN_PATH_PREFIXES = ("confirm", "manage")
+# The path segment before every URL's signed token (petitions/urls.py; "reset": the
+# workspace's password-reset link; tests/security/test_log_scrubbing.py fails when a new
+# token URL is not covered).
+TOKEN_PATH_PREFIXES = ("confirm", "manage", "reset")
 REPLACEMENT = "[token]"
 
 # Request attributes and META entries that hold the path or a URL of this site.
