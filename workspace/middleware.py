@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
 
 _PREFIXES = ("/workspace/", "/admin/")
@@ -26,8 +27,10 @@ class SessionRefreshMiddleware:
         session = getattr(request, "session", None)
         if (
             session is not None
+            and response.status_code < 500  # not saved then, and the database may be down
             and request.path_info.startswith(_PREFIXES)
             and not session.is_empty()
+            and SESSION_KEY in session  # a signed-in session, not a stray cookie
         ):
             session.modified = True  # saved again, with a new expiry, by SessionMiddleware
         return response

@@ -154,9 +154,9 @@ def _recovery_code_used_message(request: HttpRequest, *, user: User) -> None:
     messages.warning(
         request,
         ngettext(
-            "You signed in with a recovery code. You have %(count)d code left: "
-            "make new ones on your account page.",
-            "You signed in with a recovery code. You have %(count)d codes left: "
+            "You signed in with a recovery code. %(count)d code is left: "
+            "make new ones on your account page if they run low.",
+            "You signed in with a recovery code. %(count)d codes are left: "
             "make new ones on your account page if they run low.",
             left,
         )
