@@ -17,16 +17,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-
-def _is_verified(user: Any) -> bool:
-    check = getattr(user, "is_verified", None)
-    return bool(check and check())
+from campaigns.access import is_verified
 
 
 class SborAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and _is_verified(user))
+        return bool(user.is_active and user.is_staff and is_verified(user))
 
     def login(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
