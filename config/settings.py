@@ -275,6 +275,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
         "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
     },
+    # Deletes invitations to organisations that expired unaccepted, with their addresses.
+    "invitations-expired-delete": {
+        "task": "campaigns.tasks.invitations_expired_delete",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------
@@ -401,6 +407,10 @@ CHALLENGE_WAIT_SECONDS = env_int("SBOR_CHALLENGE_WAIT_SECONDS", 5, minimum=0)
 # Default retention for new campaigns: days after a petition closes until its signers'
 # personal data is anonymised.
 SBOR_RETENTION_DAYS = env_int("SBOR_RETENTION_DAYS", 180, minimum=1)
+
+# --- Workspace ----------------------------------------------------------------------------
+# How long an invitation to join an organisation (and the link in its email) stays valid.
+INVITATION_DAYS = env_int("SBOR_INVITATION_DAYS", 7, minimum=1)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -18,7 +18,7 @@ class WorkspaceConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete
 
-        # The mailer sends the workspace's emails without knowing about accounts.
+        # The mailer sends the workspace's emails without knowing about the workspace.
         from workspace.emails import email_types_register
 
         email_types_register()

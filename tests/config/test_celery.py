@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+import campaigns.tasks  # noqa: F401 - registers its tasks with the app
 import mailer.tasks
 import petitions.tasks
 from config.celery import app
@@ -24,6 +25,7 @@ SCHEDULED = {
     "petitions.tasks.signature_ip_hashes_drop",
     "petitions.tasks.manage_link_requests_sweep",
     "petitions.tasks.supporters_unlinked_delete",
+    "campaigns.tasks.invitations_expired_delete",
 }
 
 
