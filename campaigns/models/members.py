@@ -112,6 +112,7 @@ class AuditEntry(models.Model):
         CAMPAIGN_CLOSE = "campaign.close", _("closed a campaign")
         CAMPAIGN_WIN = "campaign.win", _("marked a campaign as won")
         CAMPAIGN_DUPLICATE = "campaign.duplicate", _("duplicated a campaign")
+        CAMPAIGN_HERO = "campaign.hero", _("changed a campaign's image")
         PETITION_CREATE = "petition.create", _("created a petition")
         PETITION_PUBLISH = "petition.publish", _("opened a petition")
         PETITION_CLOSE = "petition.close", _("closed a petition")

@@ -6,7 +6,7 @@ workspace/views/home.py).
 
 from django.urls import URLPattern, path
 
-from workspace.views import campaigns
+from workspace.views import campaign_hero, campaigns
 
 urlpatterns: list[URLPattern] = [
     path("<slug:org>/campaigns/new/", campaigns.campaign_new, name="campaign-new"),
@@ -39,5 +39,10 @@ urlpatterns: list[URLPattern] = [
         "<slug:org>/campaigns/<uuid:campaign>/duplicate/",
         campaigns.campaign_duplicate_view,
         name="campaign-duplicate",
+    ),
+    path(
+        "<slug:org>/campaigns/<uuid:campaign>/hero/",
+        campaign_hero.campaign_hero,
+        name="campaign-hero",
     ),
 ]

@@ -6,10 +6,9 @@ closing, winning and duplicating are POSTs; closing and winning show a confirmat
 first, since signing stops and cannot start again. Ending and copying go through
 ``petitions.services`` so that a campaign's petitions close or are copied with it.
 
-The hero image (the media helper's part) plugs in here: its field goes in the form and in
-the editor template's ``hero_field`` block; the form already posts multipart and is built
-with ``request.FILES``; save the upload with ``campaigns.services.media`` once the texts
-are saved (where the success message is added).
+The hero image comes with the texts: ``HeroImageForm`` (prefix "hero", optional) is
+validated with the editor's form, so a refused upload saves nothing, texts included; once
+the texts are saved, ``hero_form_apply`` stores, describes or removes the image.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns.access import Action, role_allows
 from campaigns.models import Campaign, Membership, Organisation, retention_days_default
+from campaigns.selectors import HERO_SIZES, campaign_hero
 from campaigns.services import markdown_render
 from campaigns.services.editing import (
     CampaignStatusError,
@@ -41,6 +41,7 @@ from petitions.selectors import petition_list_for_campaign
 from petitions.services import campaign_duplicate_with_petitions, campaign_end
 from workspace.access import campaign_for_member, member_view, signed_in_user
 from workspace.forms.campaigns import CampaignForm
+from workspace.forms.media import HeroImageForm, hero_form_apply
 
 _FORM_FIELDS = ("title", "slug", "summary", "body", "language", "retention_days")
 
@@ -94,11 +95,22 @@ def _preview(request: HttpRequest, campaign: Campaign | None) -> tuple[CampaignF
     return form, markdown_render(text=typed["body"])
 
 
+def _hero_form(request: HttpRequest, campaign: Campaign | None) -> HeroImageForm:
+    """Bound to a save's POST; unbound for the first view and for a preview (which saves
+    nothing, so a chosen file is not kept)."""
+    if request.method == "POST" and "preview" not in request.POST:
+        return HeroImageForm(
+            request.POST, request.FILES, campaign=campaign, prefix="hero", optional=True
+        )
+    return HeroImageForm(campaign=campaign, prefix="hero", optional=True)
+
+
 def _editor_render(
     request: HttpRequest,
     *,
     form: CampaignForm,
     campaign: Campaign | None,
+    hero_form: HeroImageForm | None = None,
     preview_html: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -108,6 +120,9 @@ def _editor_render(
         "ws_section": "campaigns",
         "campaign": campaign,
         "form": form,
+        "hero_form": hero_form or _hero_form(request, campaign),
+        "hero": campaign_hero(campaign=campaign) if campaign else None,
+        "hero_sizes": HERO_SIZES,
         "preview_html": preview_html,
         "preview": preview_values,
         "public_prefix": _public_prefix(request),
@@ -130,6 +145,22 @@ def _slug_errors_add(
         form.service_errors_add(error)
 
 
+def _both_valid(form: CampaignForm, hero_form: HeroImageForm) -> bool:
+    # Both are checked, so that every error shows at once.
+    texts_valid, hero_valid = form.is_valid(), hero_form.is_valid()
+    return texts_valid and hero_valid
+
+
+def _hero_save(request: HttpRequest, *, hero_form: HeroImageForm, campaign: Campaign) -> None:
+    """Once the texts are saved: the image the valid hero form asks for."""
+    try:
+        hero_form_apply(actor=signed_in_user(request), form=hero_form, campaign=campaign)
+    except ValidationError as error:
+        # Only a race gets here (the image removed meanwhile): the texts stay saved.
+        for message in error.messages:
+            messages.error(request, message)
+
+
 def _form_values(form: CampaignForm) -> dict[str, Any]:
     return {name: form.cleaned_data[name] for name in _FORM_FIELDS}
 
@@ -144,7 +175,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         form, preview_html = _preview(request, None)
         return _editor_render(request, form=form, campaign=None, preview_html=preview_html)
     form = CampaignForm(request.POST, request.FILES)
-    if form.is_valid():
+    hero_form = _hero_form(request, None)
+    if _both_valid(form, hero_form):
         try:
             campaign = campaign_create(
                 actor=signed_in_user(request), organisation=organisation, **_form_values(form)
@@ -152,6 +184,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.service_errors_add(error)
         else:
+            _hero_save(request, hero_form=hero_form, campaign=campaign)
             messages.success(
                 request,
                 _("Campaign saved as a draft. Only members see it until you publish it."),
@@ -159,7 +192,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_campaign_url(campaign))
     else:
         _slug_errors_add(form, organisation=organisation, campaign=None)
-    return _editor_render(request, form=form, campaign=None, status=400)
+    return _editor_render(request, form=form, campaign=None, hero_form=hero_form, status=400)
 
 
 @member_view(Action.CAMPAIGN_EDIT)
@@ -175,7 +208,8 @@ def campaign_edit(request: HttpRequest, campaign: UUID) -> HttpResponse:
     form = CampaignForm(
         request.POST, request.FILES, campaign=current, initial={"slug": current.slug}
     )
-    if form.is_valid():
+    hero_form = _hero_form(request, current)
+    if _both_valid(form, hero_form):
         try:
             updated = campaign_update(
                 actor=signed_in_user(request), campaign=current, **_form_values(form)
@@ -183,11 +217,12 @@ def campaign_edit(request: HttpRequest, campaign: UUID) -> HttpResponse:
         except ValidationError as error:
             form.service_errors_add(error)
         else:
+            _hero_save(request, hero_form=hero_form, campaign=updated)
             messages.success(request, _("Changes saved."))
             return HttpResponseRedirect(_campaign_url(updated))
     else:
         _slug_errors_add(form, organisation=current.organisation, campaign=current)
-    return _editor_render(request, form=form, campaign=current, status=400)
+    return _editor_render(request, form=form, campaign=current, hero_form=hero_form, status=400)
 
 
 # --- The overview and the lifecycle -------------------------------------------------------

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0006_invitation_one_pending'),
+        ('campaigns', '0007_hero_image'),
     ]
 
     operations = [
