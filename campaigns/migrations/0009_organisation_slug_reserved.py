@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0007_hero_image'),
+        ('campaigns', '0008_audit_petition_edit_win'),
     ]
 
     operations = [
