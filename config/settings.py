@@ -63,7 +63,8 @@ if len(SECRET_KEY) < 32 and PRODUCTION:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin, reached only through the workspace's sign-in and two-factor step.
+    "config.apps.SborAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +96,8 @@ MIDDLEWARE = [
     "config.views.HealthCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After SessionMiddleware, so that it marks the session before that saves it.
+    "workspace.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -366,10 +369,11 @@ RATE_IP_SUSTAINED_PER_HOUR = env_int("SBOR_RATE_IP_SUSTAINED_PER_HOUR", 60, mini
 # (trust/providers.py); only attempts that pass every other check count against it.
 RATE_DOMAIN_PER_HOUR = env_int("SBOR_RATE_DOMAIN_PER_HOUR", 100, minimum=1)
 RATE_DOMAIN_EXEMPT = env_list("SBOR_RATE_DOMAIN_EXEMPT", RATE_DOMAIN_EXEMPT_DEFAULT)
-# Sign-in attempts to the admin per hour: per client (IPv4 address or IPv6 /64) and per IPv6
-# /48; per account name typed (whether or not it exists) from one client; and per account
-# name from all clients together, high enough that a few strangers cannot lock staff out.
-# Past any of them, the login form refuses without checking the password.
+# Sign-in attempts (the workspace's, which the admin's goes through) per hour: per client
+# (IPv4 address or IPv6 /64) and per IPv6 /48; per account name typed (whether or not it
+# exists) from one client; and per account name from all clients together, high enough that
+# a few strangers cannot lock staff out. Past any of them, the sign-in form refuses without
+# checking the password. Second-factor codes are counted apart under the same limits.
 RATE_LOGIN_IP_PER_HOUR = env_int("SBOR_RATE_LOGIN_IP_PER_HOUR", 30, minimum=1)
 RATE_LOGIN_NETWORK_PER_HOUR = env_int(
     "SBOR_RATE_LOGIN_NETWORK_PER_HOUR", 4 * RATE_LOGIN_IP_PER_HOUR, minimum=1
@@ -377,6 +381,13 @@ RATE_LOGIN_NETWORK_PER_HOUR = env_int(
 RATE_LOGIN_ACCOUNT_PER_HOUR = env_int("SBOR_RATE_LOGIN_ACCOUNT_PER_HOUR", 10, minimum=1)
 RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = env_int(
     "SBOR_RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR", 100, minimum=1
+)
+# Requests for a password-reset email per hour, per client and per address typed (whether
+# or not an account has it). Past the per-address limit the answer stays the same and no
+# mail goes.
+RATE_PASSWORD_RESET_IP_PER_HOUR = env_int("SBOR_RATE_PASSWORD_RESET_IP_PER_HOUR", 10, minimum=1)
+RATE_PASSWORD_RESET_ADDRESS_PER_HOUR = env_int(
+    "SBOR_RATE_PASSWORD_RESET_ADDRESS_PER_HOUR", 3, minimum=1
 )
 # Typed confirmation codes per hour, per client (IPv4 address or IPv6 /64) and per IPv6 /48
 # (the emailed link is never limited).
@@ -461,11 +472,15 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "workspace:login"
 LOGIN_REDIRECT_URL = "workspace:home"
-# Organisers' sessions end after this long without use, and with the browser.
+# Organisers' sessions end after this long without use of the workspace or the admin
+# (workspace.middleware.SessionRefreshMiddleware slides the expiry there, and only there:
+# public pages and the API never send the session cookie back), and with the browser.
 SESSION_COOKIE_AGE = env_int("SBOR_SESSION_SECONDS", 8 * 3600, minimum=300)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 OTP_TOTP_ISSUER = "Sbor"
+# A password-reset link works this long (it is made when the email is sent).
+PASSWORD_RESET_TIMEOUT = env_int("SBOR_PASSWORD_RESET_SECONDS", 2 * 3600, minimum=300)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

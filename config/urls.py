@@ -3,10 +3,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from config.views import healthz, media_serve
-from trust.login import ThrottledAdminAuthenticationForm
 
-# Sign-in attempts are limited per account and per client IP (trust.login).
-admin.site.login_form = ThrottledAdminAuthenticationForm
+# The admin's site (config.admin_site) has no sign-in of its own: staff sign in through the
+# workspace (throttled per account and per client, then a second factor).
 
 # A database outage gets the 503 page, whatever raised it (see config.outage).
 handler500 = "config.outage.server_error"

@@ -76,3 +76,13 @@ def _no_duplicate_email_interval(settings):  # type: ignore[no-untyped-def]
     """Most tests sign twice in a row and expect the second email; the interval's own
     tests (tests/petitions/test_duplicate_interval.py) set it back."""
     settings.DUPLICATE_EMAIL_INTERVAL_SECONDS = 0
+
+
+@pytest.fixture
+def admin_client(client, admin_user):  # type: ignore[no-untyped-def]
+    """pytest-django's admin client, signed in as the admin must be: with a second factor
+    (config.admin_site lets no unverified session in)."""
+    from tests.factories import admin_login
+
+    admin_login(client, admin_user)
+    return client

@@ -188,6 +188,28 @@ def totp_device_create(*, user: Any, confirmed: bool = True) -> Any:
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=confirmed)
 
 
+def totp_code(device: Any, *, steps_ahead: int = 0) -> str:
+    """The code ``device``'s app shows now (or ``steps_ahead`` steps of 30 s later: a code
+    is accepted once, and one step either side of now)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def recovery_codes_create(*, user: Any, codes: tuple[str, ...] = ("abcd2345", "efgh6789")) -> Any:
+    """The account's recovery codes (django-otp's static device), these exact ones."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    for code in codes:
+        StaticToken.objects.create(device=device, token=code)
+    return device
+
+
 def workspace_login(client: Any, user: Any, *, verified: bool = True) -> Any:
     """Sign ``user`` in on ``client``; ``verified`` also passes the second factor (TOTP).
 
@@ -205,3 +227,12 @@ def workspace_login(client: Any, user: Any, *, verified: bool = True) -> Any:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return user
+
+
+def admin_login(client: Any, user: Any) -> Any:
+    """Sign staff in to the Django admin as they must: password and a second factor.
+
+    The admin lets in only a session verified by django-otp (``config.admin_site``), so a
+    plain ``client.force_login`` of staff is sent to the two-factor step.
+    """
+    return workspace_login(client, user, verified=True)

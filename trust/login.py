@@ -1,10 +1,11 @@
-"""Throttled sign-in to the Django admin: per client, per account and client, per account.
+"""Throttled sign-in: per client, per account and client, per account.
 
-Built on our own fixed-window limits (trust.ratelimit) rather than django-axes: they already
-run on the Redis every process shares, their keys are keyed hashes that expire within the
-hour, and nothing is written to the database. django-axes would store each failed attempt's
-IP address and user agent in a table and log them, against the promise that IP addresses
-are never stored in clear.
+The workspace's sign-in (and through it the Django admin's) counts every attempt here
+before any password or code is checked. Built on our own fixed-window limits
+(trust.ratelimit) rather than django-axes: they already run on the Redis every process
+shares, their keys are keyed hashes that expire within the hour, and nothing is written to
+the database. django-axes would store each failed attempt's IP address and user agent in a
+table and log them, against the promise that IP addresses are never stored in clear.
 
 Every attempt counts, before the password is checked, against four limits:
 
@@ -17,6 +18,10 @@ Every attempt counts, before the password is checked, against four limits:
   either, but a few strangers typing an admin's name cannot lock that admin out, because
   the admin's own network has its own budget under the per-account-and-network limit.
 
+The second step (a code from an authenticator app, or a recovery code) is counted the same
+way under limits of its own (``second_factor_attempt_allowed``), on top of django-otp's
+own back-off per device.
+
 An account that does not exist is counted and answered exactly like one that does, so the
 limits say nothing about which accounts exist. An admin who is locked out anyway can still
 lock a campaign down from a shell (``manage.py campaign_lockdown``), which no limit stops.
@@ -26,14 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
 
 from django.conf import settings
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
-from trust.network import client_ip
 from trust.ratelimit import ratelimit_hit
 from trust.services import client_ratelimit_hit
 
@@ -48,6 +48,38 @@ def _account_key(username: str) -> str:
     return hmac.new(key, name.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def _attempt_allowed(*, scope: str, username: str, ip: str) -> bool:
+    account = _account_key(username)
+    client_verdicts = [
+        client_ratelimit_hit(
+            ip=ip,
+            scope=f"{scope}:ip",
+            limit=settings.RATE_LOGIN_IP_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+        ),
+        client_ratelimit_hit(
+            ip=ip,
+            scope=f"{scope}:network",
+            limit=settings.RATE_LOGIN_NETWORK_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+            wide=True,
+        ),
+        client_ratelimit_hit(
+            ip=ip,
+            scope=f"{scope}:account:{account}",
+            limit=settings.RATE_LOGIN_ACCOUNT_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+        ),
+    ]
+    if not all(client_verdicts):
+        return False
+    return ratelimit_hit(
+        key=f"{scope}:account:{account}",
+        limit=settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR,
+        window_seconds=_WINDOW_SECONDS,
+    )
+
+
 def login_attempt_allowed(*, username: str, ip: str) -> bool:
     """Count one sign-in attempt; False once any of the hourly limits is exceeded.
 
@@ -59,51 +91,37 @@ def login_attempt_allowed(*, username: str, ip: str) -> bool:
     limits: otherwise one client hammering an account would fill it and lock the real
     person out from everywhere; it takes many networks to reach it.
     """
-    account = _account_key(username)
-    client_verdicts = [
-        client_ratelimit_hit(
-            ip=ip,
-            scope="login:ip",
-            limit=settings.RATE_LOGIN_IP_PER_HOUR,
-            window_seconds=_WINDOW_SECONDS,
-        ),
-        client_ratelimit_hit(
-            ip=ip,
-            scope="login:network",
-            limit=settings.RATE_LOGIN_NETWORK_PER_HOUR,
-            window_seconds=_WINDOW_SECONDS,
-            wide=True,
-        ),
-        client_ratelimit_hit(
-            ip=ip,
-            scope=f"login:account:{account}",
-            limit=settings.RATE_LOGIN_ACCOUNT_PER_HOUR,
-            window_seconds=_WINDOW_SECONDS,
-        ),
-    ]
-    if not all(client_verdicts):
-        return False
-    return ratelimit_hit(
-        key=f"login:account:{account}",
-        limit=settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR,
+    return _attempt_allowed(scope="login", username=username, ip=ip)
+
+
+def second_factor_attempt_allowed(*, username: str, ip: str) -> bool:
+    """Count one attempt at a second factor (an app's code or a recovery code) for this
+    account; False past the limits. The same limits as ``login_attempt_allowed``, counted
+    apart, so that typing a code does not use up the password's budget and the other way
+    round."""
+    return _attempt_allowed(scope="login-code", username=username, ip=ip)
+
+
+def password_reset_request_limit(*, ip: str, email: str) -> str:
+    """Count one request for a password-reset email; "" if within both limits, else "ip"
+    or "address" (the per-client limit first, when both are exceeded).
+
+    Every request counts against both limits, whether or not an account has the address.
+    The per-address limit is shared by whoever types that address, so callers must not let
+    it show: past it the answer stays the same and nothing is mailed. The per-client limit
+    depends only on the requester and may show.
+    """
+    ip_ok = client_ratelimit_hit(
+        ip=ip,
+        scope="password-reset:ip",
+        limit=settings.RATE_PASSWORD_RESET_IP_PER_HOUR,
         window_seconds=_WINDOW_SECONDS,
     )
-
-
-class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
-    """The admin's login form, refusing attempts past the limits before any password check."""
-
-    error_messages = {
-        **AdminAuthenticationForm.error_messages,
-        "throttled": _(
-            "Too many sign-in attempts for this account or from your connection. "
-            "Please wait an hour and try again."
-        ),
-    }
-
-    def clean(self) -> dict[str, Any]:
-        username = str(self.cleaned_data.get("username") or "")
-        ip = client_ip(self.request) if self.request is not None else ""
-        if not login_attempt_allowed(username=username, ip=ip):
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
-        return super().clean()
+    address_ok = ratelimit_hit(
+        key=f"password-reset:address:{_account_key(email)}",
+        limit=settings.RATE_PASSWORD_RESET_ADDRESS_PER_HOUR,
+        window_seconds=_WINDOW_SECONDS,
+    )
+    if not ip_ok:
+        return "ip"
+    return "" if address_ok else "address"

@@ -9,13 +9,29 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# First segments of the workspace's own pages (/workspace/<segment>/...), which are not an
+# organisation's: an organisation's pages live at /workspace/<slug>/, so no slug may be one
+# of these (tests/workspace/test_accounts.py checks the workspace's URLs against it).
+RESERVED_ORGANISATION_SLUGS = frozenset({"account", "invitations", "staff", "new"})
+
+
+def organisation_slug_validate(value: str) -> None:
+    if value.lower() in RESERVED_ORGANISATION_SLUGS:
+        raise ValidationError(
+            _("This address is reserved for the workspace's own pages. Choose another."),
+            code="reserved",
+        )
 
 
 class Organisation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    slug = models.SlugField(
+        _("slug"), max_length=80, unique=True, validators=[organisation_slug_validate]
+    )
     name = models.CharField(_("organisation name"), max_length=200)
     website = models.URLField(_("website"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

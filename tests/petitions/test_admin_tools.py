@@ -10,6 +10,7 @@ from django.utils import timezone
 from petitions import services
 from petitions.models import FlaggedAttemptTally, InvalidationBatch, Petition, Signature
 from tests.factories import (
+    admin_login,
     flagged_attempt_create,
     petition_create,
     signature_create,
@@ -32,7 +33,7 @@ def petition() -> Petition:
 @pytest.fixture
 def staff(client):
     user = staff_user_create()
-    client.force_login(user)
+    admin_login(client, user)
     return user
 
 
@@ -253,8 +254,8 @@ def test_the_invalidation_form_is_for_staff_allowed_to_change_signatures(client,
     anonymous = client.get(INVALIDATE)
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
 
-    client.force_login(
-        staff_user_create(superuser=False, permissions=("petitions.view_signature",))
+    admin_login(
+        client, staff_user_create(superuser=False, permissions=("petitions.view_signature",))
     )
     assert client.get(INVALIDATE).status_code == 403
     assert client.post(INVALIDATE, criteria_form()).status_code == 403

@@ -10,7 +10,7 @@ import pytest
 from petitions import services
 from petitions.models import Petition, Signature
 from petitions.selectors import csv_cell
-from tests.factories import petition_create, signature_create, staff_user_create
+from tests.factories import admin_login, petition_create, signature_create, staff_user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_a_cell_that_a_spreadsheet_would_run_gets_a_leading_apostrophe(value, ce
 
 
 def test_staff_get_every_column_with_names_and_addresses_decrypted(client, petition):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     signature = signature_create(
         petition=petition,
         name="Анна Политковская",
@@ -89,7 +89,7 @@ def test_staff_get_every_column_with_names_and_addresses_decrypted(client, petit
 
 
 def test_formulas_quotes_and_markup_come_out_as_plain_safe_text(client, petition):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     formula = signature_create(petition=petition, name='=cmd|" /C calc"!A0', confirmed=True)
     markup = signature_create(
         petition=petition, name='<script>alert("x")</script>, "Bob"', confirmed=True
@@ -108,7 +108,7 @@ def test_formulas_quotes_and_markup_come_out_as_plain_safe_text(client, petition
 
 
 def test_raw_csv_quotes_cells_with_commas_quotes_and_newlines(client, petition):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     signature = signature_create(petition=petition, name='Ann "the, Brave"', confirmed=True)
 
     body = b"".join(export(client, signature).streaming_content).decode()
@@ -117,7 +117,7 @@ def test_raw_csv_quotes_cells_with_commas_quotes_and_newlines(client, petition):
 
 
 def test_anonymised_and_dropped_signers_export_empty_personal_cells(client, petition):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     signature = signature_create(petition=petition, confirmed=True)
     Petition.objects.filter(pk=petition.pk).update(status=Petition.Status.CLOSED)
     services.petition_anonymise(petition=petition)
@@ -150,8 +150,8 @@ def test_people_who_are_not_staff_are_sent_to_the_login_page(client, petition):
 
 def test_staff_who_may_not_see_supporters_get_no_export(client, petition):
     signature = signature_create(petition=petition, name="Hidden Person", confirmed=True)
-    client.force_login(
-        staff_user_create(superuser=False, permissions=("petitions.view_signature",))
+    admin_login(
+        client, staff_user_create(superuser=False, permissions=("petitions.view_signature",))
     )
 
     listing = client.get(CHANGELIST).content.decode()
@@ -164,11 +164,12 @@ def test_staff_who_may_not_see_supporters_get_no_export(client, petition):
 
 def test_staff_who_may_see_supporters_get_the_export(client, petition):
     signature = signature_create(petition=petition, name="Shown Person", confirmed=True)
-    client.force_login(
+    admin_login(
+        client,
         staff_user_create(
             superuser=False,
             permissions=("petitions.view_signature", "petitions.view_supporter"),
-        )
+        ),
     )
 
     [row] = rows(export(client, signature))
@@ -177,7 +178,7 @@ def test_staff_who_may_see_supporters_get_the_export(client, petition):
 
 
 def test_names_and_addresses_appear_in_the_export_only(client, petition):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     signature = signature_create(
         petition=petition, name="Only Here", email="only@here.example", confirmed=True
     )

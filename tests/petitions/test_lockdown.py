@@ -17,6 +17,7 @@ from mailer.models import OutboxMessage
 from petitions import services
 from petitions.models import Consent, Petition, SignAttempt, Signature, Supporter
 from tests.factories import (
+    admin_login,
     campaign_create,
     flagged_attempt_create,
     petition_create,
@@ -167,7 +168,7 @@ def lockdown_url(campaign: Campaign) -> str:
 
 
 def test_the_admin_action_leads_to_a_confirmation_page_with_the_numbers(client, campaign):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     response = client.post(
         "/admin/campaigns/campaign/",
@@ -190,7 +191,7 @@ def test_the_admin_action_leads_to_a_confirmation_page_with_the_numbers(client, 
 
 def test_the_admin_action_takes_one_campaign_at_a_time(client, campaign):
     other = campaign_create()
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     response = client.post(
         "/admin/campaigns/campaign/",
@@ -203,7 +204,7 @@ def test_the_admin_action_takes_one_campaign_at_a_time(client, campaign):
 
 
 def test_a_wrong_title_shows_an_error_by_the_field_and_changes_nothing(client, campaign):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     before = snapshot(campaign)
 
     response = client.post(lockdown_url(campaign), {"confirm_name": "Kherson"})
@@ -218,7 +219,7 @@ def test_a_wrong_title_shows_an_error_by_the_field_and_changes_nothing(client, c
 
 
 def test_an_empty_title_is_refused_as_a_missing_field(client, campaign):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     before = snapshot(campaign)
 
     response = client.post(lockdown_url(campaign), {"confirm_name": "   "})
@@ -229,7 +230,7 @@ def test_an_empty_title_is_refused_as_a_missing_field(client, campaign):
 
 
 def test_typing_the_title_locks_the_campaign_down(client, campaign):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     response = client.post(lockdown_url(campaign), {"confirm_name": TITLE}, follow=True)
 
@@ -241,7 +242,9 @@ def test_typing_the_title_locks_the_campaign_down(client, campaign):
 
 
 def test_staff_without_the_right_to_change_campaigns_cannot_lock_down(client, campaign):
-    client.force_login(staff_user_create(superuser=False, permissions=("campaigns.view_campaign",)))
+    admin_login(
+        client, staff_user_create(superuser=False, permissions=("campaigns.view_campaign",))
+    )
     before = snapshot(campaign)
 
     assert client.get(lockdown_url(campaign)).status_code == 403
@@ -258,7 +261,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, campaign):
 
 
 def test_an_unknown_campaign_is_a_404(client):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     assert client.get("/admin/campaigns/campaign/999999/lockdown/").status_code == 404
 
@@ -266,7 +269,7 @@ def test_an_unknown_campaign_is_a_404(client):
 def test_a_locked_down_campaigns_petitions_cannot_be_reopened_in_the_admin(client, campaign):
     services.campaign_lockdown(campaign=campaign, confirm_name=TITLE)
     petition = Petition.objects.get(slug="first")
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     response = client.post(
         f"/admin/petitions/petition/{petition.pk}/change/",

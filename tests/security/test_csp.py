@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.urls import NoReverseMatch, reverse
 
-from tests.factories import signature_create
+from tests.factories import admin_login, signature_create
 from tests.security.markup import csp_directives, inline_code
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -144,12 +144,28 @@ def admin_paths() -> list[str]:
 
 
 @pytest.mark.django_db
-def test_the_admin_login_page_has_the_same_strict_policy_and_no_inline_code(client):
-    response = client.get("/admin/login/")
+def test_the_sign_in_page_the_admin_sends_to_has_the_same_strict_policy_and_no_inline_code(
+    client,
+):
+    response = client.get("/admin/login/", follow=True)
 
+    assert response.redirect_chain[-1][0].startswith("/workspace/account/login/")
     assert response.status_code == 200
     assert csp_directives(response["Content-Security-Policy"]) == EXPECTED_POLICY
     assert response["X-Frame-Options"] == "DENY"
+    assert inline_code(response.content.decode()) == []
+
+
+@pytest.mark.django_db
+def test_the_two_factor_setup_page_draws_its_qr_code_without_inline_code(client):
+    from tests.factories import organiser_create, workspace_login
+
+    workspace_login(client, organiser_create(), verified=False)
+    response = client.get("/workspace/account/two-factor/setup/")
+
+    assert response.status_code == 200
+    assert "<svg" in response.content.decode()
+    assert csp_directives(response["Content-Security-Policy"]) == EXPECTED_POLICY
     assert inline_code(response.content.decode()) == []
 
 
@@ -158,7 +174,7 @@ def test_the_admin_login_page_has_the_same_strict_policy_and_no_inline_code(clie
 @pytest.mark.django_db
 def test_admin_pages_hold_no_inline_code(client):
     signature_create(confirmed=True)
-    client.force_login(User.objects.create_superuser("root", "root@example.org", "pass phrase"))
+    admin_login(client, User.objects.create_superuser("root", "root@example.org", "pass phrase"))
 
     problems = {}
     for path in admin_paths():

@@ -64,9 +64,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "language switch": Endpoint(
         lambda w: "/i18n/setlang/", lambda w: {"language": "ru", "next": "/"}, 302
     ),
-    "admin login": Endpoint(
-        lambda w: "/admin/login/",
-        lambda w: {"username": "staff", "password": ADMIN_PASSWORD, "next": "/admin/"},
+    "workspace sign-in": Endpoint(
+        lambda w: "/workspace/account/login/",
+        lambda w: {"email": "staff@example.org", "password": ADMIN_PASSWORD, "next": "/admin/"},
         302,
     ),
     "manage: ask for a link": Endpoint(
@@ -96,7 +96,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 def world(settings) -> World:
     # A fast hasher: the login is what is tested here, not the hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    User.objects.create_superuser("staff", "staff@example.org", ADMIN_PASSWORD)
+    User.objects.create_superuser("staff@example.org", "staff@example.org", ADMIN_PASSWORD)
     petition = petition_create(slug="release-now")
     # Consent to updates is recorded on confirming: given on a sister petition, now closed
     # (so that its form adds nothing to the pages).
@@ -199,7 +199,7 @@ def test_the_json_sign_api_ignores_a_session_cookie(world):
     # Authentication classes are off: a logged-in staff session gives the API no powers,
     # so a cross-site request riding on it gains nothing.
     client = Client(enforce_csrf_checks=True)
-    client.force_login(User.objects.get(username="staff"))
+    client.force_login(User.objects.get(username="staff@example.org"))
 
     response = client.post(
         f"/api/v1/petitions/{world.petition.slug}/signatures/",

@@ -86,6 +86,7 @@ def test_every_token_url_is_found_and_the_list_is_not_empty():
     assert f"/confirm/{TOKEN}/" in paths
     assert f"/manage/{TOKEN}/" in paths
     assert f"/manage/{TOKEN}/erase/" in paths
+    assert f"/workspace/account/reset/{TOKEN}/" in paths
 
 
 @pytest.mark.parametrize("path", TOKEN_PATHS)

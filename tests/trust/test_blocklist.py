@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from tests.factories import block_rule_create, staff_user_create
+from tests.factories import admin_login, block_rule_create, staff_user_create
 from trust import identity, ratelimit
 from trust.blocklist import PRIVACY_PROVIDERS, blocklist_match, disposable_domain
 from trust.models import BlockRule
@@ -262,7 +262,7 @@ def test_the_log_says_which_rule_never_who(settings, caplog):
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     return client
 
 

@@ -25,7 +25,7 @@ from tests.e2e.browser.helpers import (
     mail_read,
     page_url,
 )
-from tests.factories import signature_create
+from tests.factories import signature_create, totp_code, totp_device_create
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS_DIR = Path(django_settings.BASE_DIR) / "var" / "artifacts"
@@ -203,13 +203,19 @@ def test_the_form_works_with_the_keyboard_alone(
 # scheme; that warning is not this test's subject (and becomes an error, so a 500, here).
 def test_the_admin_works_under_the_policy(page: Page, live_server: Any, petition: Petition) -> None:
     violations = csp_violations_watch(page)
-    User.objects.create_superuser("csp-admin", "csp-admin@example.org", "a long pass phrase")
+    superuser = User.objects.create_superuser(
+        "csp-admin@example.org", "csp-admin@example.org", "a long pass phrase"
+    )
+    device = totp_device_create(user=superuser)
     services.signature_create(petition=petition, email="admin-view@example.org", name="A B")
 
+    # The admin sends staff to the workspace's sign-in, then to its two-factor step.
     page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("csp-admin")
+    page.get_by_label("Email address").fill("csp-admin@example.org")
     page.get_by_label("Password").fill("a long pass phrase")
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code from your authenticator app").fill(totp_code(device))
+    page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     violations += csp_violations_read(page)
 

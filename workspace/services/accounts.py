@@ -1,0 +1,91 @@
+"""Organisers' accounts: signing in, and resetting a forgotten password by email.
+
+An organiser is a Django user whose username is their lower-cased email address. The
+account shares nothing with signers' data (``petitions.Supporter``): asking for a reset
+with a signer's address finds no account and mails nothing.
+
+Neither answer tells whether an account exists: signing in with an unknown address is
+counted, hashed (Django's ``ModelBackend`` runs the hasher on a dummy password) and
+refused exactly like a wrong password, and a reset request gets the same page whatever
+the address.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from trust.login import login_attempt_allowed, password_reset_request_limit
+from workspace import emails
+
+
+class SignInRefusedError(Exception):
+    """The address and password do not sign in: ``reason`` is "invalid" or "throttled"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PasswordResetLimitedError(Exception):
+    """Too many reset requests from this client (its own requests only)."""
+
+
+def username_for(email: str) -> str:
+    """The username of the account with this address: the address, trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def account_authenticate(*, email: str, password: str, ip: str) -> User:
+    """The active account with this address and password; raises ``SignInRefusedError``.
+
+    The attempt is counted (``trust.login``) before the password is checked, so that past
+    the limits even the right password is refused without touching the hasher. An unknown
+    address and a wrong password cost the same and are answered alike.
+    """
+    username = username_for(email)
+    if not login_attempt_allowed(username=username, ip=ip):
+        raise SignInRefusedError("throttled")
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise SignInRefusedError("invalid")
+    return user
+
+
+def account_check_password(*, user: User, password: str, ip: str) -> bool:
+    """Whether ``password`` is the signed-in user's, counted like a sign-in attempt (so a
+    borrowed session cannot be used to guess it); False past the limits too."""
+    if not login_attempt_allowed(username=user.get_username(), ip=ip):
+        return False
+    return user.check_password(password)
+
+
+# --- Password reset ------------------------------------------------------------------------
+
+
+def password_reset_request(*, email: str, ip: str, language: str) -> None:
+    """Take a request for a password-reset email; mail the link if an active account has
+    this address.
+
+    Raises ``PasswordResetLimitedError`` past the per-client limit, which depends only on
+    the requester. Past the per-address limit (shared with whoever types the address) the
+    request is answered like any other and nothing is mailed. The token is made when the
+    email is sent (``workspace.emails``), so a message that waited for a retry still
+    carries a link that lives its whole time.
+    """
+    exceeded = password_reset_request_limit(ip=ip, email=username_for(email))
+    if exceeded == "ip":
+        raise PasswordResetLimitedError
+    if exceeded == "address":
+        return
+    user = (
+        get_user_model()
+        .objects.filter(username=username_for(email), is_active=True)
+        .only("pk")
+        .first()
+    )
+    if user is None:
+        return
+    with transaction.atomic():
+        emails.password_reset_email_queue(user_id=user.pk, language=language)
