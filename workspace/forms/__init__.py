@@ -1,0 +1,1 @@
+"""Workspace forms, one module per topic."""
