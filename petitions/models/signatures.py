@@ -262,9 +262,7 @@ class InvalidationBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(default=timezone.now)
-    category = models.CharField(
-        _("category"), max_length=16, choices=Category.choices, blank=True
-    )
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, blank=True)
     reason = models.TextField(_("reason"))
     # The criteria as staff gave them (petition, IP hash, domain digest, time window);
     # never a raw IP or address.

@@ -17,9 +17,7 @@ def organisation_petitions(*, organisation: Organisation) -> QuerySet[Petition]:
     )
 
 
-def organisation_invalidation_batches(
-    *, organisation: Organisation
-) -> QuerySet[InvalidationBatch]:
+def organisation_invalidation_batches(*, organisation: Organisation) -> QuerySet[InvalidationBatch]:
     """The invalidations the organisation's owners made in the workspace, newest first.
 
     Batches made in the admin are not the organisation's (their criteria had no scope)."""

@@ -335,9 +335,7 @@ def _invalidate(client: Any, owner: Any, query: str, page: str, **fields: str) -
     return client.post(url(owner, "signers/invalidate/"), data)
 
 
-def test_an_owner_invalidates_what_the_preview_showed_and_it_is_recorded(
-    client, owner, petition
-):
+def test_an_owner_invalidates_what_the_preview_showed_and_it_is_recorded(client, owner, petition):
     bad = [signature_create(petition=petition, client_ip=BAD_IP, confirmed=True) for _ in range(2)]
     good = signature_create(petition=petition, client_ip=OTHER_IP, confirmed=True)
     signed_in(client, owner)
@@ -449,7 +447,9 @@ def test_the_service_refuses_another_organisations_petition_whatever_the_view_do
             criteria=SignatureCriteria(petition=rival.petition),
         )
     found = organisation_review.organisation_signatures_search(
-        actor=user, organisation=owner.organisation, criteria=SignatureCriteria(domain="example.net")
+        actor=user,
+        organisation=owner.organisation,
+        criteria=SignatureCriteria(domain="example.net"),
     )
     assert rival.signature not in found
 
@@ -474,9 +474,7 @@ def test_an_owner_revalidates_one_of_their_batches(client, owner, petition):
     assert "Undone on" in client.get(url(owner, "signers/invalidations/")).content.decode()
 
 
-def test_another_organisations_batches_and_the_admins_are_not_found(
-    client, owner, petition, rival
-):
+def test_another_organisations_batches_and_the_admins_are_not_found(client, owner, petition, rival):
     services.signatures_invalidate(
         criteria=SignatureCriteria(petition=rival.petition), reason="admin", expected_count=1
     )

@@ -6,13 +6,13 @@ They only read and check what was typed; the criteria become a ``SignatureCriter
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Organisation
-from petitions.models import InvalidationBatch, Signature
+from petitions.models import InvalidationBatch, Petition, Signature
 from petitions.selectors import organisation_petitions
 from petitions.selectors.criteria import CriteriaError, SignatureCriteria, signature_criteria_q
 
@@ -24,12 +24,23 @@ class _DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
+if TYPE_CHECKING:
+    _ModelChoiceField = forms.ModelChoiceField[Petition]
+else:  # Django's class takes no type argument at run time
+    _ModelChoiceField = forms.ModelChoiceField
+
+
+class _PetitionField(_ModelChoiceField):
+    def label_from_instance(self, obj: Petition) -> str:
+        return f"{obj.title} ({obj.campaign.title})"
+
+
 class SignerCriteriaForm(forms.Form):
     """What to look for among the organisation's signatures (sent by GET, kept in links)."""
 
-    petition = forms.ModelChoiceField(
+    petition = _PetitionField(
         label=_("Petition"),
-        queryset=None,  # the organisation's, set in __init__
+        queryset=Petition.objects.none(),  # the organisation's, set in __init__
         to_field_name="public_id",
         required=False,
         empty_label=_("Any petition"),
@@ -72,11 +83,8 @@ class SignerCriteriaForm(forms.Form):
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         petition_field = self.fields["petition"]
-        assert isinstance(petition_field, forms.ModelChoiceField)
+        assert isinstance(petition_field, _PetitionField)
         petition_field.queryset = organisation_petitions(organisation=organisation)
-        petition_field.label_from_instance = lambda petition: (  # type: ignore[method-assign]
-            f"{petition.title} ({petition.campaign.title})"
-        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -91,10 +99,7 @@ class SignerCriteriaForm(forms.Form):
             self.add_error("created_to", _("The end must come after the start."))
         if not self.errors and self.criteria().is_empty():
             raise forms.ValidationError(
-                _(
-                    "Give at least one criterion: a petition, an address, a domain, "
-                    "an IP or a time."
-                )
+                _("Give at least one criterion: a petition, an address, a domain, an IP or a time.")
             )
         return cleaned
 

@@ -7,9 +7,7 @@ from workspace.views import signers
 urlpatterns: list[URLPattern] = [
     path("<slug:org>/signers/", signers.signers, name="signers"),
     path("<slug:org>/signers/export/", signers.signers_export, name="signers-export"),
-    path(
-        "<slug:org>/signers/invalidate/", signers.signers_invalidate, name="signers-invalidate"
-    ),
+    path("<slug:org>/signers/invalidate/", signers.signers_invalidate, name="signers-invalidate"),
     path(
         "<slug:org>/signers/invalidations/",
         signers.invalidations,

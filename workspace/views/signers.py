@@ -21,6 +21,7 @@ from django.http import (
     QueryDict,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -215,7 +216,7 @@ def invalidation_revalidate(request: HttpRequest, batch: uuid.UUID) -> HttpRespo
 @never_cache
 @member_view(Action.SIGNERS_EXPORT)
 @require_POST
-def signers_export(request: HttpRequest) -> HttpResponse:
+def signers_export(request: HttpRequest) -> HttpResponseBase:
     """The signatures the criteria find, as CSV: the admin's export, streamed."""
     organisation = _organisation(request)
     criteria = _criteria_data(QueryDict(request.POST.get("criteria", "")))
