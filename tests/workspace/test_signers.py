@@ -72,16 +72,32 @@ def signed_in(client: Any, membership: Any, *, verified: bool = True) -> Any:
     return client
 
 
+def search(client: Any, owner: Any, query: str, **extra: str) -> Any:
+    """Send criteria as the result pages' forms do: one URL-encoded hidden field."""
+    return client.post(url(owner, "signers/"), {"criteria": query, **extra})
+
+
+def found(client: Any, owner: Any, query: str, **extra: str) -> str:
+    response = search(client, owner, query, **extra)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 # --- Who may see the tools ---------------------------------------------------------------
 
 
-def _pages(owner: Any, petition: Any) -> list[str]:
+def _pages(owner: Any, petition: Any) -> list[tuple[str, dict[str, str] | None]]:
+    """Each tool's page, with the POST data that shows signers (None: a GET)."""
     return [
-        url(owner, "signers/?domain=example.net"),
-        url(owner, f"signers/invalidate/?petition={petition.public_id}"),
-        url(owner, "signers/invalidations/"),
-        url(owner, f"campaigns/{petition.campaign.public_id}/lockdown/"),
+        (url(owner, "signers/"), {"domain": "example.net"}),
+        (url(owner, "signers/invalidate/"), {"criteria": f"petition={petition.public_id}"}),
+        (url(owner, "signers/invalidations/"), None),
+        (url(owner, f"campaigns/{petition.campaign.public_id}/lockdown/"), None),
     ]
+
+
+def visit(client: Any, page: str, data: dict[str, str] | None) -> Any:
+    return client.get(page) if data is None else client.post(page, data)
 
 
 def test_an_owner_without_a_verified_second_factor_is_sent_to_the_two_factor_step(
@@ -89,8 +105,8 @@ def test_an_owner_without_a_verified_second_factor_is_sent_to_the_two_factor_ste
 ):
     signature_create(petition=petition, email="someone@example.net", confirmed=True)
     signed_in(client, owner, verified=False)
-    for page in _pages(owner, petition):
-        response = client.get(page)
+    for page, data in _pages(owner, petition):
+        response = visit(client, page, data)
         assert response.status_code == 302, page
         assert response["Location"].startswith("/workspace/two-factor/?next=")
         assert "someone@example.net" not in response.content.decode()
@@ -124,8 +140,8 @@ def test_campaigners_and_viewers_are_refused_even_with_a_second_factor(
     member = member_create(organisation=owner.organisation, role=role)
     signature_create(petition=petition, email="someone@example.net", confirmed=True)
     signed_in(client, member)
-    for page in _pages(owner, petition):
-        response = client.get(page)
+    for page, data in _pages(owner, petition):
+        response = visit(client, page, data)
         assert response.status_code == 403, page
         assert "someone@example.net" not in response.content.decode()
     assert not AuditEntry.objects.exists()
@@ -143,8 +159,8 @@ def test_the_navigation_links_the_signers_tools_for_owners_only(client, owner):
 def test_the_pages_are_never_stored_by_a_cache(client, owner, petition):
     signature_create(petition=petition, email="someone@example.net", confirmed=True)
     signed_in(client, owner)
-    for page in _pages(owner, petition):
-        response = client.get(page)
+    for page, data in _pages(owner, petition):
+        response = visit(client, page, data)
         assert response.status_code == 200, page
         assert "no-store" in response["Cache-Control"], page
 
@@ -161,7 +177,7 @@ def test_a_verified_owner_finds_signers_by_domain_with_their_names_and_addresses
     signature_create(petition=petition, email="boris@elsewhere.org", name="Boris Ivanov")
     signed_in(client, owner)
 
-    response = client.get(url(owner, "signers/?domain=example.net"))
+    response = client.post(url(owner, "signers/"), {"domain": "example.net"})
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -177,8 +193,8 @@ def test_the_search_is_recorded_by_the_kinds_of_criteria_never_their_values(
     signature_create(petition=petition, email="anna@example.net", confirmed=True)
     signed_in(client, owner)
 
-    client.get(url(owner, f"signers/?domain=example.net&petition={petition.public_id}"))
-    client.get(url(owner, "signers/?email=anna@example.net"))
+    search(client, owner, f"domain=example.net&petition={petition.public_id}")
+    search(client, owner, "email=anna@example.net")
 
     entries = audit(owner, AuditEntry.Action.SIGNERS_SEARCH)
     assert sorted(entry.details["criteria"] for entry in entries) == [
@@ -196,7 +212,7 @@ def test_signer_names_are_escaped(client, owner, petition):
         petition=petition, email="x@example.net", name="<b>Bold</b> Name", confirmed=True
     )
     signed_in(client, owner)
-    page = client.get(url(owner, "signers/?domain=example.net")).content.decode()
+    page = found(client, owner, "domain=example.net")
     assert "<b>Bold</b>" not in page
     assert "&lt;b&gt;Bold&lt;/b&gt; Name" in page
 
@@ -213,29 +229,26 @@ def test_the_search_never_reaches_another_organisations_signers(client, owner, p
         "created_from=2000-01-01T00:00",
         "statuses=confirmed&domain=example.net",
     ):
-        page = client.get(url(owner, f"signers/?{query}")).content.decode()
+        page = found(client, owner, query)
         assert "1 signature found" in page, query
         assert "own.signer@example.net" in page, query
         assert "rival.signer@example.net" not in page, query
         assert "Rival Signer" not in page, query
-    page = client.get(url(owner, "signers/?email=rival.signer@example.net")).content.decode()
+    page = found(client, owner, "email=rival.signer@example.net")
     assert "0 signatures found" in page
     assert "Rival Signer" not in page
 
 
 def test_another_organisations_petition_is_not_found(client, owner, petition, rival):
     signed_in(client, owner)
-    for page in (
-        url(owner, f"signers/?petition={rival.petition.public_id}"),
-        url(owner, f"signers/invalidate/?petition={rival.petition.public_id}"),
-        url(owner, f"signers/?petition={uuid.uuid4()}"),
-        url(owner, "signers/?petition=not-an-id"),
-    ):
-        assert client.get(page).status_code == 404, page
-    response = client.post(
-        url(owner, "signers/export/"), {"criteria": f"petition={rival.petition.public_id}"}
+    for petition_id in (rival.petition.public_id, uuid.uuid4(), "not-an-id"):
+        criteria = {"criteria": f"petition={petition_id}"}
+        for tool in ("signers/", "signers/invalidate/", "signers/export/"):
+            assert client.post(url(owner, tool), criteria).status_code == 404, tool
+    assert (
+        client.post(url(owner, "signers/"), {"petition": rival.petition.public_id}).status_code
+        == 404
     )
-    assert response.status_code == 404
     assert not AuditEntry.objects.exists()
 
 
@@ -243,15 +256,15 @@ def test_another_organisations_owner_gets_404_for_this_organisations_tools(
     client, owner, petition, rival
 ):
     signed_in(client, rival)
-    for page in _pages(owner, petition):
-        assert client.get(page).status_code == 404, page
+    for page, data in _pages(owner, petition):
+        assert visit(client, page, data).status_code == 404, page
 
 
 def test_an_exact_address_finds_that_signer_only(client, owner, petition):
     signature_create(petition=petition, email="Anna.P@Example.net", name="Anna", confirmed=True)
     signature_create(petition=petition, email="anna.q@example.net", name="Other", confirmed=True)
     signed_in(client, owner)
-    page = client.get(url(owner, "signers/?email=anna.p@example.net")).content.decode()
+    page = found(client, owner, "email=anna.p@example.net")
     assert "1 signature found" in page
     assert "Anna.P@Example.net" in page
     assert "anna.q@example.net" not in page
@@ -263,36 +276,55 @@ def test_signers_are_found_by_ip_time_and_status(client, owner, petition):
     Signature.objects.filter(pk=bad.pk).update(created_at=timezone.now() - timedelta(days=3))
     signed_in(client, owner)
 
-    by_ip = client.get(url(owner, f"signers/?ip={BAD_IP}")).content.decode()
+    by_ip = found(client, owner, f"ip={BAD_IP}")
     assert "bad@example.net" in by_ip
     assert "good@example.net" not in by_ip
     since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    recent = client.get(url(owner, f"signers/?created_from={since}")).content.decode()
+    recent = found(client, owner, f"created_from={since}")
     assert "good@example.net" in recent
     assert "bad@example.net" not in recent
-    confirmed = client.get(
-        url(owner, f"signers/?petition={petition.public_id}&statuses=confirmed")
-    ).content.decode()
+    confirmed = found(client, owner, f"petition={petition.public_id}&statuses=confirmed")
     assert "0 signatures found" in confirmed
 
 
-def test_a_search_without_criteria_shows_the_form_and_records_nothing(client, owner, petition):
+def test_a_search_without_criteria_shows_nothing_and_records_nothing(client, owner, petition):
     signature_create(petition=petition, email="someone@example.net", confirmed=True)
     signed_in(client, owner)
 
-    plain = client.get(url(owner, "signers/"))
-    only_status = client.get(url(owner, "signers/?statuses=confirmed")).content.decode()
+    blank = found(client, owner, "")
+    only_status = found(client, owner, "statuses=confirmed")
 
-    assert plain.status_code == 200
-    assert "someone@example.net" not in plain.content.decode()
-    assert "Give at least one criterion" in only_status
-    assert "someone@example.net" not in only_status
+    for page in (blank, only_status):
+        assert "Give at least one criterion" in page
+        assert "someone@example.net" not in page
     assert not AuditEntry.objects.exists()
+
+
+def test_criteria_never_travel_in_a_url(client, owner, petition):
+    """An address typed to find a signer must not stay in history, logs or a Referer."""
+    signature_create(petition=petition, email="someone@example.net", confirmed=True)
+    signed_in(client, owner)
+
+    form_page = client.get(url(owner, "signers/")).content.decode()
+    from_url = client.get(url(owner, "signers/?domain=example.net")).content.decode()
+    results = found(client, owner, "domain=example.net")
+
+    [search_form] = [f for f in elements(form_page, "form") if "/signers/" in (f["action"] or "")]
+    assert search_form["method"] == "post"
+    assert "someone@example.net" not in from_url
+    assert all(form["method"] == "post" for form in elements(results, "form"))
+    addresses = [a["href"] or "" for a in elements(results, "a")]
+    addresses += [form["action"] or "" for form in elements(results, "form")]
+    assert [address for address in addresses if "example.net" in address] == []
+    assert client.get(url(owner, "signers/invalidate/?domain=example.net")).status_code == 405
+    assert len(audit(owner, AuditEntry.Action.SIGNERS_SEARCH)) == 1
 
 
 def test_unusable_criteria_are_explained_on_their_field_and_kept(client, owner, petition):
     signed_in(client, owner)
-    response = client.get(url(owner, "signers/?ip=999.1.1.1&email=not-an-address&domain=x"))
+    response = client.post(
+        url(owner, "signers/"), {"ip": "999.1.1.1", "email": "not-an-address", "domain": "x"}
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "is not an IP address or a CIDR range" in page
@@ -312,10 +344,13 @@ def test_results_are_paginated(client, owner, petition, monkeypatch):
     for n in range(3):
         signature_create(petition=petition, email=f"p{n}@example.net")
     signed_in(client, owner)
-    first = client.get(url(owner, "signers/?domain=example.net")).content.decode()
-    second = client.get(url(owner, "signers/?domain=example.net&page=2")).content.decode()
+    first = found(client, owner, "domain=example.net")
+    second = found(client, owner, "domain=example.net", page="2")
     assert "Page 1 of 2" in first
-    assert "page=2" in first
+    [next_button] = elements(first, "button", name="page")
+    assert next_button["value"] == "2"
+    [criteria] = elements(first, "input", name="criteria")[:1]
+    assert criteria["value"] == "domain=example.net"
     assert sum(f"p{n}@example.net" in second for n in range(3)) == 1
 
 
@@ -323,14 +358,14 @@ def test_results_are_paginated(client, owner, petition, monkeypatch):
 
 
 def _preview(client: Any, owner: Any, query: str) -> str:
-    response = client.get(url(owner, f"signers/invalidate/?{query}"))
+    response = client.post(url(owner, "signers/invalidate/"), {"criteria": query})
     assert response.status_code == 200
     return response.content.decode()
 
 
 def _invalidate(client: Any, owner: Any, query: str, page: str, **fields: str) -> Any:
     [token] = elements(page, "input", name="preview")
-    data = {"criteria": query, "preview": token["value"], "category": "automated"}
+    data = {"criteria": query, "preview": token["value"], "category": "automated", "confirm": "1"}
     data |= {"reason": "A script signed from one address."} | fields
     return client.post(url(owner, "signers/invalidate/"), data)
 

@@ -4,6 +4,11 @@ Each page is for owners who gave their second factor (``member_view``), answers 
 ``Cache-Control: no-store`` (it shows or returns signers' personal data) and calls
 ``petitions.services.organisation_review``, which checks the right again, confines the
 criteria to the organisation and records what was done in its audit log.
+
+Criteria travel in POST bodies, never in URLs: an address or an IP typed to find a signer
+must not stay in the browser's history, a server's request log or a Referer header. Once
+the search form is sent, later forms (the next page, "Invalidate these…", the export)
+carry the criteria as one hidden, URL-encoded field, ``criteria``.
 """
 
 from __future__ import annotations
@@ -90,20 +95,27 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     )
 
 
+def _posted_criteria(request: HttpRequest) -> QueryDict:
+    """The criteria of a POST: the hidden ``criteria`` field, or the search form's fields."""
+    if "criteria" in request.POST:
+        return _criteria_data(QueryDict(request.POST["criteria"]))
+    return _criteria_data(request.POST)
+
+
 @never_cache
 @member_view(Action.SIGNERS_SEARCH)
 def signers(request: HttpRequest) -> HttpResponse:
-    """The criteria form and, once criteria are given, the matching signers with their
+    """The criteria form and, once criteria are sent, the matching signers with their
     names and addresses (decrypted for this page only)."""
     organisation = _organisation(request)
-    criteria = _criteria_data(request.GET)
+    criteria = _posted_criteria(request) if request.method == "POST" else QueryDict()
     form = (
         _criteria_form(request, criteria)
-        if criteria
+        if request.method == "POST"
         else SignerCriteriaForm(organisation=organisation)
     )
     page = None
-    if criteria and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             found = organisation_review.organisation_signatures_search(
                 actor=signed_in_user(request), organisation=organisation, criteria=form.criteria()
@@ -111,7 +123,7 @@ def signers(request: HttpRequest) -> HttpResponse:
         except CriteriaError as exc:
             form.add_error(None, str(exc))
         else:
-            page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = Paginator(found, PAGE_SIZE).get_page(request.POST.get("page"))
     return _page(
         request,
         "search.html",
@@ -126,15 +138,15 @@ def signers(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @member_view(Action.SIGNERS_INVALIDATE)
+@require_POST
 def signers_invalidate(request: HttpRequest) -> HttpResponse:
     """Preview how many signatures the criteria reach; invalidate exactly those, with a
     reason, once confirmed (refused if the number changed since the preview)."""
     organisation = _organisation(request)
-    is_post = request.method == "POST"
-    source = QueryDict(request.POST.get("criteria", "")) if is_post else request.GET
-    criteria = _criteria_data(source)
+    criteria = _posted_criteria(request)
     form = _criteria_form(request, criteria)
-    reason_form = InvalidationReasonForm(request.POST if is_post else None)
+    deciding = "confirm" in request.POST
+    reason_form = InvalidationReasonForm(request.POST if deciding else None)
     context: dict[str, Any] = {
         "form": form,
         "reason_form": reason_form,
@@ -144,7 +156,7 @@ def signers_invalidate(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, "invalidate.html", context)
     actor = signed_in_user(request)
-    if is_post and reason_form.is_valid():
+    if deciding and reason_form.is_valid():
         try:
             batch = organisation_review.organisation_signatures_invalidate(
                 actor=actor,
@@ -219,7 +231,7 @@ def invalidation_revalidate(request: HttpRequest, batch: uuid.UUID) -> HttpRespo
 def signers_export(request: HttpRequest) -> HttpResponseBase:
     """The signatures the criteria find, as CSV: the admin's export, streamed."""
     organisation = _organisation(request)
-    criteria = _criteria_data(QueryDict(request.POST.get("criteria", "")))
+    criteria = _posted_criteria(request)
     form = _criteria_form(request, criteria)
     if not form.is_valid():
         return _page(
