@@ -2,8 +2,9 @@
 
 A pending signature gets reminder ``n`` once ``CONFIRM_REMINDER_DELAYS[n-1]`` has passed
 since it was made: at most two, never once it is confirmed, withdrawn or invalidated,
-never on a petition that no longer takes signatures, and only while the link of its
-newest attempt still works for a while. Each reminder carries that attempt's own link and
+never on a petition that no longer takes signatures, never within
+``DUPLICATE_EMAIL_INTERVAL_SECONDS`` of another email about it, and only while the link of
+its newest attempt still works for a while. Each reminder carries that attempt's own link and
 code, like the confirmation email, and counts against ``CONFIRM_EMAILS_MAX``, the cap on
 confirmation emails per signature (the first one and those for repeat attempts count too).
 
@@ -53,9 +54,12 @@ def _reminders_due(*, now: datetime, delays: list[timedelta]) -> QuerySet[Signat
     for number, delay in enumerate(delays):
         # Reminder number+1 is owed once its delay has passed and fewer were sent.
         owed |= Q(reminders_sent__lte=number, created_at__lte=now - delay)
+    # Not right after another email about it (a repeat attempt's): the next run sends it.
+    quiet_since = now - timedelta(seconds=settings.DUPLICATE_EMAIL_INTERVAL_SECONDS)
     return (
         Signature.objects.filter(
             owed,
+            emailed_at__lte=quiet_since,
             status=Signature.Status.PENDING,
             supporter__isnull=False,
             confirm_emails_sent__lt=settings.CONFIRM_EMAILS_MAX,

@@ -123,6 +123,14 @@ def test_the_task_works_through_batches(petition):
     assert all(len(reminders_of(s)) == 1 for s in signatures)
 
 
+def test_no_reminder_right_after_another_email_about_the_signature(settings, pending):
+    settings.DUPLICATE_EMAIL_INTERVAL_SECONDS = 120
+    resent = at(pending, DAY - timedelta(minutes=1))
+    Signature.objects.filter(pk=pending.pk).update(emailed_at=resent)
+    assert signature_reminders_send(now=at(pending, DAY)) == 0
+    assert signature_reminders_send(now=resent + timedelta(minutes=2)) == 1
+
+
 def test_no_reminders_when_the_delays_are_empty(settings, pending):
     settings.CONFIRM_REMINDER_DELAYS = []
     assert signature_reminders_send(now=at(pending, 3 * DAY)) == 0
