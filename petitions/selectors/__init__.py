@@ -6,6 +6,10 @@ finding signatures by IP, domain, address, hash or time; person: what is stored 
 supporter; organisation: an organisation's petitions and invalidations (the workspace).
 """
 
+from petitions.selectors.campaign_totals import (
+    campaign_list_with_totals,
+    petition_list_for_campaign,
+)
 from petitions.selectors.criteria import (
     CriteriaError,
     SignatureCriteria,
@@ -55,6 +59,7 @@ __all__ = [
     "PetitionIntegrity",
     "PublicSigner",
     "SignatureCriteria",
+    "campaign_list_with_totals",
     "campaign_lockdown_summary",
     "csv_cell",
     "display_name",
@@ -64,6 +69,7 @@ __all__ = [
     "petition_get_public",
     "petition_goal",
     "petition_integrity",
+    "petition_list_for_campaign",
     "petition_list_public",
     "petition_recent_signers",
     "petition_recent_signers_forget",

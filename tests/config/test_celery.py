@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+import campaigns.tasks  # noqa: F401 - registers its tasks with the app
 import mailer.tasks
 import petitions.tasks
 from config.celery import app
@@ -25,6 +26,7 @@ SCHEDULED = {
     "petitions.tasks.manage_link_requests_sweep",
     "petitions.tasks.supporters_unlinked_delete",
     "petitions.tasks.signature_reminders_send",
+    "campaigns.tasks.invitations_expired_delete",
 }
 
 

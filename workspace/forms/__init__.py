@@ -1,1 +1,1 @@
-"""Workspace forms, one module per topic."""
+"""The workspace's forms, one module per topic (like ``workspace.routes``)."""
