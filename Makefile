@@ -16,10 +16,10 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 setup: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --invite-owner owner@example.org
 
 run: setup
-	@echo "Sbor: http://127.0.0.1:$${SBOR_PORT:-8000}/c/russia-behind-bars/  (emails: var/outbox/)"
+	@echo "Sbor: http://127.0.0.1:$${SBOR_PORT:-8000}/c/russia-behind-bars/  workspace: http://127.0.0.1:$${SBOR_PORT:-8000}/workspace/  (emails: var/outbox/)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 # Browser tests drive Debian's chromium, the catalogue test runs GNU gettext, and the outage

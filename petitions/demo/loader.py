@@ -1,16 +1,21 @@
 """The demo campaign: Russia Behind Bars' own "About us" text and one petition built on it.
 
 Loading is idempotent: running it again updates the same rows and never duplicates them.
+``demo_owner_invite`` gives a newcomer on ``make run`` a way into the workspace: an owner's
+invitation to the demo organisation while it has no member yet.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 
-from campaigns.models import Campaign
+from campaigns import selectors
+from campaigns.models import Campaign, Invitation, Membership, Organisation, Role
 from campaigns.services import campaign_save, organisation_upsert
+from campaigns.services.members import invitation_issue
 from petitions.models import Petition
 
 ABOUT_US = Path(__file__).with_name("about-us.txt")
@@ -66,3 +71,28 @@ def demo_load() -> Petition:
         },
     )
     return petition
+
+
+@dataclass(frozen=True)
+class DemoOwnerInvitation:
+    """The demo organisation's pending owner invitation; ``new``: issued (and mailed) now."""
+
+    invitation: Invitation
+    new: bool
+
+
+def demo_owner_invite(*, email: str) -> DemoOwnerInvitation | None:
+    """Invite ``email`` to own the demo organisation, unless it has a member already
+    (``None``) or a pending invitation (returned as it is: its email went out before).
+
+    For ``make run`` only (``load_demo --invite-owner``): nobody else could invite the first
+    owner of a fresh local database. Deployments invite theirs with ``organisation_invite``.
+    """
+    organisation = Organisation.objects.get(slug=ORGANISATION_SLUG)
+    if Membership.objects.filter(organisation=organisation).exists():
+        return None
+    pending = selectors.invitation_list_pending(organisation=organisation).first()
+    if pending is not None:
+        return DemoOwnerInvitation(invitation=pending, new=False)
+    invitation = invitation_issue(organisation=organisation, email=email, role=Role.OWNER)
+    return DemoOwnerInvitation(invitation=invitation, new=True)

@@ -3,13 +3,25 @@ that shows the links a person is looking for."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import io
 import json
 import logging
+import re
+import shlex
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
+import pytest
 from django.conf import settings
+from django.core.management import call_command
 
+from campaigns.models import Invitation, Organisation, Role
+from petitions.demo.loader import ORGANISATION_SLUG
 from tests.config.processes import BASE_DIR, python, subprocess_env
+from tests.factories import member_create, tasks_run_on_commit
 
 _PATHS = """
 import json
@@ -96,3 +108,104 @@ def test_the_procfile_serves_on_sbor_port_and_the_readme_says_how():
 
     assert "${SBOR_PORT:-8000}" in procfile
     assert "SBOR_PORT=8001 make run" in readme
+
+
+# --- Into the workspace -------------------------------------------------------------------
+
+README = (BASE_DIR / "README.md").read_text(encoding="utf-8")
+MAKE_RUN_OWNER = "owner@example.org"
+
+
+def load_demo(*args: str) -> str:
+    said = io.StringIO()
+    with tasks_run_on_commit():
+        call_command("load_demo", *args, stdout=said)
+    return said.getvalue()
+
+
+@pytest.fixture
+def local_outbox(db: None, settings: Any, tmp_path: Path) -> Path:
+    """Mail written to files in a folder, as on `make run` (and a database)."""
+    settings.EMAIL_BACKEND = "mailer.backends.LocalOutboxBackend"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    return tmp_path / "outbox"
+
+
+def mailed(folder: Path) -> list[EmailMessage]:
+    messages = []
+    for path in sorted(folder.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        messages.append(message)
+    return messages
+
+
+def test_make_run_invites_the_demo_organisations_first_owner(local_outbox: Path) -> None:
+    makefile = (BASE_DIR / "Makefile").read_text(encoding="utf-8")
+    assert f"manage.py load_demo --invite-owner {MAKE_RUN_OWNER}\n" in makefile
+
+    said = load_demo("--invite-owner", MAKE_RUN_OWNER)
+
+    invitation = Invitation.objects.get()
+    assert (invitation.email, invitation.role) == (MAKE_RUN_OWNER, Role.OWNER)
+    assert invitation.organisation.slug == ORGANISATION_SLUG
+    assert "Workspace: http://127.0.0.1:8000/workspace/\n" in said
+    assert f"{MAKE_RUN_OWNER} is invited to own Russia Behind Bars" in said
+    assert f"Its email is in {local_outbox}/" in said
+    [message] = mailed(local_outbox)
+    assert message["To"] == MAKE_RUN_OWNER
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "http://127.0.0.1:8000/workspace/invitations/" in str(text.get_content())
+
+
+def test_the_invitation_is_made_once_and_never_once_someone_has_joined(
+    local_outbox: Path,
+) -> None:
+    load_demo("--invite-owner", MAKE_RUN_OWNER)
+
+    again = load_demo("--invite-owner", MAKE_RUN_OWNER)
+    assert f"{MAKE_RUN_OWNER} was invited to own Russia Behind Bars" in again
+    assert Invitation.objects.count() == 1
+    assert len(mailed(local_outbox)) == 1
+
+    member_create(organisation=Organisation.objects.get(slug=ORGANISATION_SLUG), role="owner")
+    Invitation.objects.all().delete()
+    joined = load_demo("--invite-owner", MAKE_RUN_OWNER)
+    assert "Sign in there as a member of the demo organisation." in joined
+    assert not Invitation.objects.exists()
+
+
+def test_a_deployment_loading_the_demo_invites_nobody(local_outbox: Path) -> None:
+    # docker-compose's migrate service runs load_demo on every deploy, without the option.
+    compose = (BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8")
+    assert 'manage.py load_demo"]' in compose
+
+    said = load_demo()
+
+    assert said.strip().splitlines() == ["Demo campaign ready: /c/russia-behind-bars/"]
+    assert not Invitation.objects.exists()
+    assert mailed(local_outbox) == []
+
+
+def test_the_readme_says_how_to_get_in_and_its_command_works(local_outbox: Path) -> None:
+    section = README.split("## The organisers' workspace", 1)[1].split("\n## ", 1)[0]
+    for words in ("owner@example.org", "var/outbox/", "/workspace/", "two-factor", "RIGHTS"):
+        assert words in section, words
+    for role in Role:
+        assert f"\n| {role.value} | " in section, role
+    [command] = re.findall(
+        r"^\.venv/bin/python manage\.py (organisation_invite .+)$", section, re.M
+    )
+    for picture in re.findall(r"\]\((docs/screenshots/[\w-]+\.png)\)", section):
+        assert (BASE_DIR / picture).is_file(), picture
+
+    load_demo()
+    said = io.StringIO()
+    with tasks_run_on_commit():
+        call_command(*shlex.split(command), stdout=said)
+
+    invitation = Invitation.objects.get()
+    assert (invitation.email, invitation.role) == ("you@example.org", Role.OWNER)
+    assert [message["To"] for message in mailed(local_outbox)] == ["you@example.org"]
