@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "trust",
     "campaigns",
     "petitions",
+    "updates",
     "mailer",
     "workspace",
 ]
@@ -265,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Starts scheduled updates that are due; marks updates sent once every delivery is done.
+    "updates-tick": {
+        "task": "updates.tasks.updates_tick",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Re-enqueues outbox rows whose task was lost (broker down at commit time, worker killed).
     # Often: with MAILER_CLAIM_LEASE_SECONDS it bounds how late mail from a dead worker is.
     "outbox-requeue": {
@@ -337,6 +344,13 @@ MAILER_REQUEUE_AFTER_SECONDS = env_int("SBOR_MAIL_REQUEUE_AFTER_SECONDS", 60, mi
 CONFIRM_MAX_AGE_DAYS = env_int("SBOR_CONFIRM_MAX_AGE_DAYS", 14, minimum=1)
 # Signing again with the same address mails the person again at most this often.
 DUPLICATE_EMAIL_INTERVAL_SECONDS = env_int("SBOR_DUPLICATE_EMAIL_INTERVAL_SECONDS", 120, minimum=0)
+
+# --- Updates to supporters ----------------------------------------------------------------
+# How long the unsubscribe and preferences links in an update keep working. Long: people
+# unsubscribe from old emails, and RFC 8058 asks that the one-click link last.
+UPDATES_LINK_MAX_AGE_DAYS = env_int("SBOR_UPDATES_LINK_MAX_AGE_DAYS", 365, minimum=30)
+# People added to an update's mailing per step of its planning (one query and one INSERT).
+UPDATES_PLAN_CHUNK = env_int("SBOR_UPDATES_PLAN_CHUNK", 1000, minimum=1)
 
 # --- Trust: fraud resistance and privacy ---------------------------------------------------
 # How many proxies in front of the app append to X-Forwarded-For. 0: use REMOTE_ADDR only,
