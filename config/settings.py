@@ -279,6 +279,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
         "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
     },
+    # Bulk mail: batches of dead workers back to the queue, rows in doubt to "unknown",
+    # lost send tasks enqueued again, finished mailings marked done.
+    "mailings-sweep": {
+        "task": "mailer.tasks.mailings_sweep",
+        "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
+        "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------
@@ -338,6 +345,29 @@ MAILER_CLAIM_LEASE_SECONDS = MAILER_SEND_TIME_LIMIT_SECONDS + 20
 # How long a queued message waits for the task enqueued at commit before the outbox sweep
 # (every MAILER_REQUEUE_INTERVAL_SECONDS) enqueues it again: broker down, task lost.
 MAILER_REQUEUE_AFTER_SECONDS = env_int("SBOR_MAIL_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+
+# Bulk mail (docs/emails.md, "Bulk mail"): mailings to many people travel on the "bulk"
+# queue, in batches, and never delay transactional mail on "mail".
+# The provider's quota in messages per second, shared by every bulk worker through Redis
+# (0: no limit).
+MAILER_BULK_RATE = env_int("SBOR_MAIL_BULK_RATE", 0, minimum=0)
+# Deliveries a send task claims at once: one SMTP connection, or one ESP call, per batch.
+MAILER_BULK_BATCH_SIZE = env_int("SBOR_MAIL_BULK_BATCH_SIZE", 100, minimum=1)
+# Send tasks started per mailing; each claims batches until none are left. Match it to the
+# bulk workers' total concurrency.
+MAILER_BULK_TASKS = env_int("SBOR_MAIL_BULK_TASKS", 2, minimum=1)
+# A send task hands its mailing over to a fresh task after this long, so a task's life stays
+# short and mailings started later get their turn.
+MAILER_BULK_TASK_SECONDS = env_int("SBOR_MAIL_BULK_TASK_SECONDS", 60, minimum=1)
+# A batch claimed by a worker that died is given to another after this long; a row being
+# handed to the provider by a worker that died is recorded "unknown" after
+# MAILER_CLAIM_LEASE_SECONDS and never sent again.
+MAILER_BULK_LEASE_SECONDS = env_int("SBOR_MAIL_BULK_LEASE_SECONDS", 120, minimum=1)
+# The sweep enqueues new send tasks for a mailing that has had none at work for this long.
+MAILER_BULK_STALE_SECONDS = env_int("SBOR_MAIL_BULK_STALE_SECONDS", 60, minimum=1)
+# "auto": one ESP call per batch where the backend supports batch sending (anymail's test
+# and Mailgun backends); "off": one message at a time over one connection, always.
+MAILER_BULK_BATCH_API = env_choice("SBOR_MAIL_BULK_BATCH_API", ("auto", "off"), "auto")
 
 # --- Petitions ----------------------------------------------------------------------------
 # How long a confirmation link and code stay valid.
