@@ -171,7 +171,7 @@ def test_the_catalogue_holds_every_translatable_string_in_the_code(tmp_path, mon
     to Russian readers. makemessages (GNU gettext) runs over a copy of the code and its
     catalogue, so the real catalogue is never touched, and must find nothing new."""
     base = Path(django_settings.BASE_DIR)
-    for folder in ("campaigns", "config", "mailer", "petitions", "templates", "locale"):
+    for folder in ("campaigns", "config", "mailer", "petitions", "updates", "templates", "locale"):
         shutil.copytree(base / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.mo"))
     monkeypatch.chdir(tmp_path)
     call_command("makemessages", locale=["ru"], no_obsolete=True, verbosity=0)

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class UpdatesConfig(AppConfig):
@@ -10,7 +10,7 @@ class UpdatesConfig(AppConfig):
     """
 
     name = "updates"
-    verbose_name = _("Updates")
+    verbose_name = pgettext_lazy("updates", "Updates")
 
     def ready(self) -> None:
         # The mailer renders and sends updates without knowing about them.

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from updates.models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from updates.services import UpdateInvalidError, update_content_check
@@ -14,13 +15,13 @@ from updates.services import UpdateInvalidError, update_content_check
 
 class UpdateForm(forms.Form):
     subject = forms.CharField(
-        label=_("Subject"),
+        label=pgettext_lazy("updates", "Subject"),
         max_length=SUBJECT_MAX_LENGTH,
         strip=True,
         error_messages={"required": _("Write a subject.")},
     )
     body = forms.CharField(
-        label=_("Message"),
+        label=pgettext_lazy("updates", "Message"),
         help_text=_(
             "Markdown: a blank line between paragraphs, **bold**, *italic*, "
             "[a link](https://example.org), lists with - or 1. The email adds why the "
@@ -34,11 +35,15 @@ class UpdateForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if "subject" in cleaned and "body" in cleaned:
-            try:
-                update_content_check(subject=cleaned["subject"], body=cleaned["body"])
-            except UpdateInvalidError as error:
-                for field, messages in error.errors.items():
+        # Each field is checked on its own, so both get their message at once; a field
+        # that already failed (empty, too long) is not checked again.
+        try:
+            update_content_check(
+                subject=cleaned.get("subject") or "-", body=cleaned.get("body") or "-"
+            )
+        except UpdateInvalidError as error:
+            for field, messages in error.errors.items():
+                if field in cleaned:
                     for message in messages:
                         self.add_error(field, message)
         return cleaned

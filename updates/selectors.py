@@ -125,7 +125,9 @@ class OutcomeProposal:
 
 def update_outcome_proposals(*, campaign: Campaign) -> list[OutcomeProposal]:
     """Outcomes of the campaign's petitions that no update tells supporters about yet."""
-    petitions = list(campaign.petitions.exclude(status=Petition.Status.DRAFT).order_by("created_at"))
+    petitions = list(
+        campaign.petitions.exclude(status=Petition.Status.DRAFT).order_by("created_at")
+    )
     told = set(
         Update.objects.filter(campaign=campaign)
         .exclude(origin=Update.Origin.MANUAL)

@@ -31,7 +31,9 @@ class SubscriptionRef:
     campaign_public_id: uuid.UUID
 
 
-def subscription_token_make(*, supporter_public_id: uuid.UUID, campaign_public_id: uuid.UUID) -> str:
+def subscription_token_make(
+    *, supporter_public_id: uuid.UUID, campaign_public_id: uuid.UUID
+) -> str:
     return signing.dumps(
         f"{supporter_public_id.hex}.{campaign_public_id.hex}", salt=SUBSCRIPTION_SALT
     )

@@ -202,9 +202,7 @@ def _preferences_change(
             services.subscription_stop_one(link=link, campaign_public_id=campaign_public_id)
             return _preferences_redirect(token, "stopped")
         if action == "resume":
-            resumed = services.subscription_resume(
-                link=link, campaign_public_id=campaign_public_id
-            )
+            resumed = services.subscription_resume(link=link, campaign_public_id=campaign_public_id)
             return _preferences_redirect(token, "resumed" if resumed else "resume_failed")
     except services.SubscriptionNotFoundError:
         return render(request, "404.html", status=404)

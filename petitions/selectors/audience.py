@@ -57,7 +57,7 @@ def _live_consents(*, campaign_id: int) -> QuerySet[Consent]:
     )
 
 
-def _confirmed_signature(*, campaign_id: int) -> QuerySet[Signature]:
+def _confirmed_signature(*, campaign_id: int | OuterRef) -> QuerySet[Signature]:
     return Signature.objects.filter(
         supporter_id=OuterRef("supporter_id"),
         petition__campaign_id=campaign_id,
@@ -145,9 +145,7 @@ def update_recipients(
     }
 
 
-def _signed_petition_titles(
-    *, campaign_id: int, supporter_ids: Collection[int]
-) -> dict[int, str]:
+def _signed_petition_titles(*, campaign_id: int, supporter_ids: Collection[int]) -> dict[int, str]:
     rows = (
         Signature.objects.filter(
             supporter_id__in=list(supporter_ids),

@@ -33,7 +33,7 @@ def _plain(text: str) -> str:
 
 def petition_outcomes(petition: Petition) -> list[str]:
     """The outcomes of a petition an update could tell supporters about (``Update.Origin``)."""
-    outcomes = []
+    outcomes: list[str] = []
     if petition.status == "won":
         outcomes.append(Update.Origin.WON)
     elif petition.status == "closed":

@@ -169,7 +169,11 @@ def update_cancel(*, actor: Any, update: Update) -> str:
     _check(actor=actor, update=update)
     now = timezone.now()
     with transaction.atomic():
-        current = Update.objects.select_for_update().select_related("mailing").get(pk=update.pk)
+        current = (
+            Update.objects.select_for_update(of=("self",))
+            .select_related("mailing")
+            .get(pk=update.pk)
+        )
         if current.status == Update.Status.SCHEDULED:
             Update.objects.filter(pk=update.pk).update(
                 status=Update.Status.DRAFT, scheduled_at=None, updated_at=now
@@ -236,10 +240,12 @@ def update_plan(*, update_id: int, chunk_size: int | None = None) -> bool:
             mailer.deliveries_add(
                 mailing=update.mailing,
                 recipients=[
-                    (
-                        petition_emails.supporter_ref(supporter_id=member.supporter_id),
-                        member.email_digest,
-                        member.language,
+                    mailer.PlannedRecipient(
+                        recipient_ref=petition_emails.supporter_ref(
+                            supporter_id=member.supporter_id
+                        ),
+                        address_digest=member.email_digest,
+                        language=member.language,
                     )
                     for member in chunk
                 ],
@@ -279,7 +285,9 @@ def updates_due_start(*, now: datetime | None = None, limit: int = 100) -> int:
     for update in due:
         with transaction.atomic():
             if _begin(update=update, now=now, from_statuses=[Update.Status.SCHEDULED]):
-                _audit(actor=None, update=update, action=AuditEntry.Action.UPDATE_SEND, scheduled=True)
+                _audit(
+                    actor=None, update=update, action=AuditEntry.Action.UPDATE_SEND, scheduled=True
+                )
                 started += 1
     return started
 

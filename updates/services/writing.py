@@ -58,7 +58,9 @@ def update_content_check(*, subject: str, body: str) -> tuple[str, str, str]:
             _("Keep the subject to %(limit)d characters.") % {"limit": SUBJECT_MAX_LENGTH}
         )
     if _CONTROL.search(subject):
-        errors.setdefault("subject", []).append(_("The subject holds characters emails cannot carry."))
+        errors.setdefault("subject", []).append(
+            _("The subject holds characters emails cannot carry.")
+        )
     rendered = ""
     if not body:
         errors.setdefault("body", []).append(_("Write the message."))

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
@@ -113,7 +113,9 @@ def update_edit(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
     the_campaign = campaign_for_member(request, campaign)
     the_update = _update_for_member(request, the_campaign, update)
     if not the_update.editable:
-        messages.error(request, _("This update is being sent or was sent: it can no longer change."))
+        messages.error(
+            request, _("This update is being sent or was sent: it can no longer change.")
+        )
         return _redirect(the_update)
     initial = {"subject": the_update.subject, "body": the_update.body}
     form = UpdateForm(request.POST if request.method == "POST" else None, initial=initial)
@@ -130,7 +132,7 @@ def update_edit(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
                 request, _("This update is being sent or was sent: it can no longer change.")
             )
         else:
-            messages.success(request, _("Saved."))
+            messages.success(request, pgettext("updates", "Saved."))
         return _redirect(the_update)
     context = _base_context(request, the_campaign) | {"form": form, "update": the_update}
     status = 422 if form.is_bound else 200
@@ -150,7 +152,7 @@ def update_detail(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) 
         "progress_label": progress_label(progress),
         "audience_size": summary.size,
         "audience": audience_sentence(summary.size),
-        "languages": _preview_languages(the_campaign, summary.languages),
+        "preview_languages": _preview_languages(the_campaign, summary.languages),
         "schedule_form": ScheduleForm(
             initial={"send_at": the_update.scheduled_at} if the_update.scheduled_at else None
         ),
@@ -180,7 +182,7 @@ def update_preview(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID)
     rendered = update_render_sample(update=the_update, language=language)
     context = _base_context(request, the_campaign) | {
         "update": the_update,
-        "languages": languages,
+        "preview_languages": languages,
         "language": language,
         "rendered": rendered,
         "html_url": reverse(
@@ -212,7 +214,7 @@ _EMAIL_POLICY = {
 
 @require_safe
 @xframe_options_sameorigin
-@csp_replace(_EMAIL_POLICY)  # type: ignore[arg-type]
+@csp_replace(_EMAIL_POLICY)
 @member_view(Action.VIEW)
 def update_preview_html(
     request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID, language: str
@@ -268,9 +270,7 @@ def update_send(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
     else:
         messages.success(
             request,
-            ngettext(
-                "Sending to %(count)s supporter.", "Sending to %(count)s supporters.", size
-            )
+            ngettext("Sending to %(count)s supporter.", "Sending to %(count)s supporters.", size)
             % {"count": size},
         )
     return _redirect(the_update)
@@ -278,15 +278,13 @@ def update_send(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
 
 @require_POST
 @member_view(Action.UPDATE_SEND)
-def update_schedule(
-    request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID
-) -> HttpResponse:
+def update_schedule(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
     the_update = _update_for_member(request, the_campaign, update)
     form = ScheduleForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("send_at", []):
-            messages.error(request, error)
+            messages.error(request, str(error))
         return _redirect(the_update)
     try:
         services.update_schedule(
@@ -304,7 +302,7 @@ def update_schedule(
             _("Nobody would receive this update: no confirmed signer has agreed to updates yet."),
         )
     else:
-        messages.success(request, _("Scheduled."))
+        messages.success(request, pgettext("updates", "Scheduled."))
     return _redirect(the_update)
 
 
@@ -316,7 +314,9 @@ def update_cancel(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) 
     try:
         status = services.update_cancel(actor=signed_in_user(request), update=the_update)
     except services.UpdateNotCancellableError:
-        messages.info(request, _("There is nothing to cancel: the update is not scheduled or going out."))
+        messages.info(
+            request, _("There is nothing to cancel: the update is not scheduled or going out.")
+        )
     else:
         if status == Update.Status.DRAFT:
             messages.success(request, _("The schedule is cancelled; the update is a draft again."))
@@ -372,8 +372,8 @@ def update_propose(request: HttpRequest, campaign: uuid.UUID) -> HttpResponse:
 _STATUS_LABELS = {
     "planning": lambda: _("Preparing the list of recipients…"),
     Update.Status.SENDING: lambda: _("Sending…"),
-    Update.Status.SENT: lambda: _("Sent."),
-    Update.Status.CANCELLED: lambda: _("Stopped."),
+    Update.Status.SENT: lambda: pgettext("updates", "Sent."),
+    Update.Status.CANCELLED: lambda: pgettext("updates", "Stopped."),
     "done": lambda: _("Every email has been handed over."),
 }
 
