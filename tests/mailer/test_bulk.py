@@ -22,6 +22,7 @@ from mailer.bulk.sending import mailing_send
 from mailer.bulk.sweep import mailings_sweep
 from mailer.models import Delivery, Mailing, Suppression
 from mailer.registry import (
+    BulkRecipient,
     UnknownEmailKindError,
     bulk_email_type_register,
     email_type_register,
@@ -677,7 +678,7 @@ def test_with_a_batch_api_one_address_twice_goes_in_two_calls(esp, monkeypatch):
     def same_address(mailing: Mailing, deliveries: Any) -> Any:
         batch = original(mailing, deliveries)
         for key, recipient in batch.recipients.items():
-            batch.recipients[key] = type(recipient)(
+            batch.recipients[key] = BulkRecipient(
                 address=address(1),
                 template=recipient.template,
                 merge_data=recipient.merge_data,
