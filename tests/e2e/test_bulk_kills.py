@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import functools
 import threading
 import time
 from collections import Counter
@@ -121,6 +122,10 @@ def bulk_received(handler: SlowStoringHandler) -> list[Received]:
     return [item for item in handler.messages() if item.recipients[0].startswith("person")]
 
 
+def arrived(handler: SlowStoringHandler, count: int) -> bool:
+    return len(bulk_received(handler)) >= count
+
+
 def rows_by_number(mailing: Mailing) -> dict[int, Delivery]:
     return {
         test_kind.number(row.recipient_ref): row for row in Delivery.objects.filter(mailing=mailing)
@@ -160,7 +165,7 @@ def test_a_mailing_survives_three_sigkills_and_everyone_gets_exactly_one_copy(
     for kill in range(KILLS):
         # Kill while the mailing is going out: after some more messages have arrived.
         target = len(bulk_received(handler)) + 25
-        wait_for(lambda: len(bulk_received(handler)) >= target, timeout=60, describe=describe)
+        wait_for(functools.partial(arrived, handler, target), timeout=60, describe=describe)
         assert not selectors.mailing_progress(mailing=mailing).finished
         bulk.kill()
         bulk.start()
