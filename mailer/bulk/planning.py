@@ -45,7 +45,7 @@ def mailing_create(*, kind: str, about: dict[str, str] | None = None) -> Mailing
     return Mailing.objects.create(kind=kind, about=about or {})
 
 
-def deliveries_add(*, mailing: Mailing, recipients: Iterable[PlannedRecipient]) -> int:
+def deliveries_add(*, mailing: Mailing, recipients: Iterable[tuple[str, str, str]]) -> int:
     """Add one delivery per recipient; returns how many rows were new.
 
     ``recipients`` yields ``(recipient_ref, address_digest, language)`` (a
@@ -66,7 +66,7 @@ def deliveries_add(*, mailing: Mailing, recipients: Iterable[PlannedRecipient]) 
     return added
 
 
-def _insert(*, mailing_id: int, chunk: list[PlannedRecipient]) -> int:
+def _insert(*, mailing_id: int, chunk: list[tuple[str, str, str]]) -> int:
     # One INSERT … ON CONFLICT DO NOTHING per chunk (PostgreSQL and SQLite alike): its row
     # count says how many were new, which bulk_create(ignore_conflicts=True) cannot.
     table = connection.ops.quote_name(Delivery._meta.db_table)
