@@ -13,8 +13,6 @@ Templates: ``templates/emails/campaign_update.subject.txt``, ``.txt`` and ``.htm
 
 from __future__ import annotations
 
-import html
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from mailer import services as mailer
+from mailer.bulk import messages as bulk_messages
 from mailer.models import Mailing, OutboxMessage
 from mailer.registry import (
     MERGE_FIELD_PATTERN,
@@ -99,14 +98,31 @@ class RecipientLinks:
     preferences_url: str
 
 
-def recipient_links(*, supporter_public_id: uuid.UUID, campaign: Campaign) -> RecipientLinks:
+_LINK_SLOT = "SLOT"
+
+
+def _link_patterns() -> tuple[str, str, str]:
+    """The three links with a slot for the token: one reverse() per batch, not per person."""
+    return tuple(  # type: ignore[return-value]
+        absolute_url(reverse(name, args=[_LINK_SLOT]))
+        for name in ("updates:unsubscribe", "updates:one-click", "updates:preferences")
+    )
+
+
+def recipient_links(
+    *,
+    supporter_public_id: uuid.UUID,
+    campaign: Campaign,
+    patterns: tuple[str, str, str] | None = None,
+) -> RecipientLinks:
     token = subscription_token_make(
         supporter_public_id=supporter_public_id, campaign_public_id=campaign.public_id
     )
+    unsubscribe, one_click, preferences = patterns or _link_patterns()
     return RecipientLinks(
-        unsubscribe_url=absolute_url(reverse("updates:unsubscribe", args=[token])),
-        one_click_url=absolute_url(reverse("updates:one-click", args=[token])),
-        preferences_url=absolute_url(reverse("updates:preferences", args=[token])),
+        unsubscribe_url=unsubscribe.replace(_LINK_SLOT, token),
+        one_click_url=one_click.replace(_LINK_SLOT, token),
+        preferences_url=preferences.replace(_LINK_SLOT, token),
     )
 
 
@@ -158,33 +174,16 @@ def _context(*, update: Update, fields: dict[str, str], test: bool) -> dict[str,
     }
 
 
-def update_template(*, update: Update, language: str, test: bool = False) -> BulkTemplate:
+def update_template(*, update: Update, language: str) -> BulkTemplate:
     """The update in ``language`` with merge fields for what differs per recipient."""
     fields = {name: merge_field(name) for name in MERGE_FIELDS}
-    context = _context(update=update, fields=fields, test=test)
+    context = _context(update=update, fields=fields, test=False)
     with translation.override(language):
         subject = render_to_string(f"{TEMPLATES}.subject.txt", context)
         text = render_to_string(f"{TEMPLATES}.txt", context)
         body = render_to_string(f"{TEMPLATES}.html", context)
     # A header cannot hold a newline; templates end with one.
     return BulkTemplate(subject=" ".join(subject.split()), text=text, html=body)
-
-
-def template_fill(*, template: BulkTemplate, merge_data: dict[str, str]) -> BulkTemplate:
-    """The template with one recipient's values in it (escaped in the HTML part)."""
-
-    def filler(escape: bool) -> Any:
-        def fill(match: re.Match[str]) -> str:
-            value = merge_data[match.group(1)]
-            return html.escape(value) if escape else value
-
-        return fill
-
-    return BulkTemplate(
-        subject=MERGE_FIELD_PATTERN.sub(filler(False), template.subject),
-        text=MERGE_FIELD_PATTERN.sub(filler(False), template.text),
-        html=MERGE_FIELD_PATTERN.sub(filler(True), template.html),
-    )
 
 
 def _merge_data(*, links: RecipientLinks, petition_title: str) -> dict[str, str]:
@@ -200,20 +199,31 @@ def _sample_petition_title(update: Update) -> str:
     return petition.title if petition is not None else update.campaign.title
 
 
-def update_render_sample(*, update: Update, language: str, test: bool = False) -> RenderedUpdate:
+def update_render_sample(*, update: Update, language: str) -> RenderedUpdate:
     """The update as a recipient in ``language`` receives it, with sample links.
 
-    The preview and the test email use this: the same templates and the same filling as
-    sending, with links made for nobody (they open a page saying the link is not valid).
+    The preview uses this: the same templates as sending, filled and assembled by the
+    mailer's own code (``mailer.bulk.messages``), with links made for nobody (they open a
+    page saying the link is not valid).
     """
     links = recipient_links(supporter_public_id=uuid.uuid4(), campaign=update.campaign)
-    filled = template_fill(
-        template=update_template(update=update, language=language, test=test),
+    recipient = BulkRecipient(
+        address="supporter@example.org",
+        template=language,
         merge_data=_merge_data(links=links, petition_title=_sample_petition_title(update)),
+        headers=recipient_headers(links=links, list_id_value=list_id(campaign=update.campaign)),
     )
-    headers = recipient_headers(links=links, list_id_value=list_id(campaign=update.campaign))
+    email = bulk_messages.message_one(
+        delivery_id=0,
+        recipient=recipient,
+        template=bulk_messages.template_compile(update_template(update=update, language=language)),
+        connection=None,
+        message_id="<preview@sbor>",
+    )
+    headers = {name: value for name, value in email.extra_headers.items() if name != "Message-ID"}
+    html = next(str(content) for content, mimetype in email.alternatives if mimetype == "text/html")
     return RenderedUpdate(
-        subject=filled.subject, text=filled.text, html=filled.html, headers=headers
+        subject=str(email.subject), text=str(email.body), html=html, headers=headers
     )
 
 
@@ -239,6 +249,7 @@ def campaign_update_build_batch(mailing: Mailing, deliveries: Sequence[BulkDeliv
         supporter_ids=[pk for pk in supporter_ids.values() if pk is not None],
     )
     list_id_value = list_id(campaign=campaign)
+    patterns = _link_patterns()
     templates: dict[str, BulkTemplate] = {}
     recipients: dict[int, BulkRecipient | None] = {}
     for delivery in deliveries:
@@ -250,7 +261,9 @@ def campaign_update_build_batch(mailing: Mailing, deliveries: Sequence[BulkDeliv
         language = delivery.language
         if language not in templates:
             templates[language] = update_template(update=update, language=language)
-        links = recipient_links(supporter_public_id=person.supporter_public_id, campaign=campaign)
+        links = recipient_links(
+            supporter_public_id=person.supporter_public_id, campaign=campaign, patterns=patterns
+        )
         recipients[delivery.id] = BulkRecipient(
             address=person.address,
             template=language,

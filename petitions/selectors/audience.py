@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from mailer.models import Suppression
-from petitions.models import Consent, Signature, Supporter
+from petitions.models import Consent, Petition, Signature, Supporter
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,22 @@ def _confirmed_signature(*, campaign_id: int | OuterRef) -> QuerySet[Signature]:
     )
 
 
+def _petition_ids(campaign_id: int) -> list[int]:
+    # The campaign's few petitions, by id: each "signed here?" check is then a look-up in
+    # the (petition, supporter) unique index, whatever the planner thinks of the join.
+    return list(Petition.objects.filter(campaign_id=campaign_id).values_list("pk", flat=True))
+
+
 def _audience_consents(*, campaign_id: int) -> QuerySet[Consent]:
+    signed = Signature.objects.filter(
+        supporter_id=OuterRef("supporter_id"),
+        petition_id__in=_petition_ids(campaign_id),
+        status=Signature.Status.CONFIRMED,
+    )
     return (
         _live_consents(campaign_id=campaign_id)
         .filter(supporter__email_dropped_at__isnull=True)
-        .filter(Exists(_confirmed_signature(campaign_id=campaign_id)))
+        .filter(Exists(signed))
         .exclude(
             Exists(Suppression.objects.filter(address_digest=OuterRef("supporter__email_digest")))
         )
@@ -117,31 +128,32 @@ def update_recipients(
 ) -> dict[int, UpdateRecipient]:
     """The people among ``supporter_ids`` who may still get the campaign's update, by id.
 
-    Read again at send time (two queries for a whole batch): someone who unsubscribed,
+    Read again at send time (four small queries for a whole batch): someone who unsubscribed,
     withdrew their signature or was erased since the update was planned is not in the
     answer, and neither is anyone whose address was dropped. The suppression list is the
     mailer's to check.
     """
-    consents = (
+    # Three small queries, each bounded by the batch's ids (predictable plans at any size).
+    ids = list(supporter_ids)
+    consenting = set(
         _live_consents(campaign_id=campaign_id)
-        .filter(supporter_id__in=list(supporter_ids))
-        .filter(Exists(_confirmed_signature(campaign_id=campaign_id)))
+        .filter(supporter_id__in=ids)
         .values_list("supporter_id", flat=True)
     )
-    people = Supporter.objects.filter(pk__in=list(consents), email_dropped_at__isnull=True).only(
-        "pk", "public_id", "email", "language"
-    )
-    titles = _signed_petition_titles(campaign_id=campaign_id, supporter_ids=supporter_ids)
+    titles = _signed_petition_titles(campaign_id=campaign_id, supporter_ids=consenting)
+    rows = Supporter.objects.filter(
+        pk__in=[pk for pk in consenting if pk in titles], email_dropped_at__isnull=True
+    ).values_list("pk", "public_id", "email", "language")
     return {
-        person.pk: UpdateRecipient(
-            supporter_id=person.pk,
-            supporter_public_id=person.public_id,
-            address=person.email,
-            language=person.language,
-            petition_title=titles.get(person.pk, ""),
+        pk: UpdateRecipient(
+            supporter_id=pk,
+            supporter_public_id=public_id,
+            address=address,
+            language=language,
+            petition_title=titles[pk],
         )
-        for person in people
-        if person.email
+        for pk, public_id, address, language in rows
+        if address
     }
 
 
@@ -149,7 +161,7 @@ def _signed_petition_titles(*, campaign_id: int, supporter_ids: Collection[int])
     rows = (
         Signature.objects.filter(
             supporter_id__in=list(supporter_ids),
-            petition__campaign_id=campaign_id,
+            petition_id__in=_petition_ids(campaign_id),
             status=Signature.Status.CONFIRMED,
         )
         .order_by("supporter_id", "confirmed_at", "pk")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from campaigns.access import NotAllowed, NotAMember
@@ -94,7 +95,9 @@ def test_sending_plans_one_delivery_per_person_and_starts_the_mailing(
     assert update.status == Update.Status.SENDING
     assert update.audience_size == 3
     assert update.planned_at is not None
-    assert update.mailing.status == Mailing.Status.SENDING
+    # The mailer's bulk tasks ran too (eagerly): everyone got it.
+    assert update.mailing.status == Mailing.Status.DONE
+    assert sorted(email.to[0] for email in mail.outbox) == sorted(person.email for person in people)
     deliveries = Delivery.objects.filter(mailing=update.mailing)
     assert sorted(deliveries.values_list("recipient_ref", flat=True)) == sorted(
         f"petitions.supporter:{person.pk}" for person in people
@@ -237,8 +240,8 @@ def test_stopping_an_update_being_sent_cancels_what_was_not_handed_over(
 ):
     signer(petition)
     update = draft(campaign, organiser)
-    with tasks_run_on_commit():
-        services.update_send(actor=organiser, update=update)
+    services.update_send(actor=organiser, update=update)
+    services.update_plan(update_id=update.pk)  # planned and started; no batch sent yet
 
     assert services.update_cancel(actor=organiser, update=update) == Update.Status.CANCELLED
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.CANCELLED}
