@@ -10,6 +10,7 @@ from django.conf import settings
 
 import mailer.tasks
 import petitions.tasks
+import updates.tasks
 from config.celery import app
 
 SCHEDULED = {
@@ -25,6 +26,7 @@ SCHEDULED = {
     "petitions.tasks.signature_ip_hashes_drop",
     "petitions.tasks.manage_link_requests_sweep",
     "petitions.tasks.supporters_unlinked_delete",
+    "updates.tasks.updates_tick",
 }
 
 
@@ -117,6 +119,7 @@ def test_a_scheduled_run_expires_before_the_next_one_is_due(task):
 def test_each_scheduled_task_name_is_a_registered_task(name):
     assert petitions.tasks.signature_counts_refresh.name in app.tasks
     assert mailer.tasks.outbox_send.name in app.tasks
+    assert updates.tasks.updates_tick.name in app.tasks
     assert name in app.tasks
 
 

@@ -149,7 +149,8 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
     update = draft(campaign, organiser)
     workspace_login(client, organiser, verified=False)
 
-    page = client.get(f"{page_of(update)}preview/?lang=ru").content.decode()
+    preview = client.get(f"{page_of(update)}preview/?lang=ru")
+    page = preview.content.decode()
     frame = client.get(f"{page_of(update)}preview/ru/email.html")
 
     assert "List-Unsubscribe-Post" in page
@@ -157,6 +158,7 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
     assert '<iframe class="ws-email-frame" sandbox src=' in page
     assert "?lang=en" in page
     assert "потому что подписали" in page
+    assert "frame-src 'self'" in preview["Content-Security-Policy"]
     assert frame.status_code == 200
     assert "<strong>tomorrow</strong>" in frame.content.decode()
     assert "sandbox" in frame["Content-Security-Policy"]

@@ -171,6 +171,7 @@ def _language_asked(campaign: Campaign, language: str | None) -> str:
 
 
 @require_safe
+@csp_replace({"frame-src": ["'self'"]})  # the email's HTML, framed (update_preview_html)
 @member_view(Action.VIEW)
 def update_preview(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
