@@ -1,4 +1,6 @@
 # Production image: gunicorn for web, the same image runs the Celery worker and beat.
+# fonts-dejavu-core draws the share images (Latin and Cyrillic); /var/lib/sbor/media is owned
+# by the app's user so that the named volume mounted there (docker-compose.yml) is too.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -7,10 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SBOR_VAR_DIR=/var/lib/sbor
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gettext \
+    && apt-get install -y --no-install-recommends gettext fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /app sbor \
-    && mkdir -p /var/lib/sbor && chown sbor /var/lib/sbor
+    && mkdir -p /var/lib/sbor/media && chown -R sbor /var/lib/sbor
 
 WORKDIR /app
 COPY requirements.lock ./

@@ -23,9 +23,10 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 # Browser tests drive Debian's chromium, the catalogue test runs GNU gettext, and the outage
-# tests start their own redis-server and PostgreSQL; install them when missing and we may (root).
+# tests start their own redis-server and PostgreSQL, the share images are drawn with DejaVu;
+# install them when missing and we may (root).
 test: $(STAMP)
-	@command -v chromium >/dev/null 2>&1 && command -v xgettext >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium gettext redis-server postgresql >/dev/null; } || { echo "the tests need chromium, gettext, redis-server and postgresql: apt-get install chromium gettext redis-server postgresql"; exit 1; }
+	@command -v chromium >/dev/null 2>&1 && command -v xgettext >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium gettext redis-server postgresql fonts-dejavu-core >/dev/null; } || { echo "the tests need chromium, gettext, redis-server, postgresql and fonts-dejavu-core: apt-get install chromium gettext redis-server postgresql fonts-dejavu-core"; exit 1; }
 	mkdir -p var
 	$(BIN)/pytest
 

@@ -286,6 +286,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
         "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
     },
+    # Deletes invitations to organisations that expired unaccepted, with their addresses.
+    "invitations-expired-delete": {
+        "task": "campaigns.tasks.invitations_expired_delete",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------
@@ -435,6 +441,22 @@ CHALLENGE_WAIT_SECONDS = env_int("SBOR_CHALLENGE_WAIT_SECONDS", 5, minimum=0)
 # personal data is anonymised.
 SBOR_RETENTION_DAYS = env_int("SBOR_RETENTION_DAYS", 180, minimum=1)
 
+# --- Workspace ----------------------------------------------------------------------------
+# How long an invitation to join an organisation (and the link in its email) stays valid.
+INVITATION_DAYS = env_int("SBOR_INVITATION_DAYS", 7, minimum=1)
+
+# --- Hero images and share images ---------------------------------------------------------
+# An uploaded hero image larger than this (bytes), or with more pixels than this, is refused
+# with a field error before it is decoded. The proxy refuses request bodies over 32 MB.
+HERO_MAX_BYTES = env_int("SBOR_HERO_MAX_BYTES", 8 * 1024 * 1024, minimum=1)
+HERO_MAX_PIXELS = env_int("SBOR_HERO_MAX_PIXELS", 40_000_000, minimum=1)
+# TrueType fonts that draw the share image (Debian's fonts-dejavu-core: Latin and Cyrillic).
+# A missing font is logged once and Pillow's built-in font is used instead.
+SHARE_FONT = env_str("SBOR_SHARE_FONT") or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SHARE_FONT_BOLD = (
+    env_str("SBOR_SHARE_FONT_BOLD") or "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+)
+
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
@@ -452,6 +474,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Outside production, serve straight from the source folders: no collectstatic needed.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
+# Uploaded files (campaigns' hero images), written by the web process under random names.
+# `make run` serves them itself (config/urls.py); in production Caddy serves /media/ from
+# the volume the web container writes to (docker-compose.yml, Caddyfile).
+MEDIA_ROOT = Path(env_str("SBOR_MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from config.views import healthz
+from config.views import healthz, media_serve
 from trust.login import ThrottledAdminAuthenticationForm
 
 # Sign-in attempts are limited per account and per client IP (trust.login).
@@ -19,3 +20,11 @@ urlpatterns = [
     path("", include("petitions.urls")),
     path("", include("campaigns.urls")),
 ]
+
+if not settings.PRODUCTION:
+    # Uploaded images on `make run`. In production the proxy serves /media/ from the volume
+    # the web container writes to (Caddyfile), and this route does not exist.
+    urlpatterns.insert(
+        0,
+        re_path(r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")), media_serve),
+    )

@@ -3,11 +3,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django.views.static import serve
 from kombu.exceptions import OperationalError as BrokerError
 from redis import RedisError
 
@@ -95,3 +97,11 @@ class HealthCheckMiddleware:
         if request.path == HEALTHZ_PATH and request.method in ("GET", "HEAD"):
             return healthz(request)
         return self.get_response(request)
+
+
+def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
+    """Uploaded files on `make run` (never in production, where the proxy serves them).
+
+    Reads MEDIA_ROOT at each request, so that a changed setting (a test's) is followed.
+    """
+    return serve(request, path, document_root=str(settings.MEDIA_ROOT))

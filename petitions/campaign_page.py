@@ -10,10 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_get_public
+from campaigns.selectors import HERO_SIZES, campaign_get_public, campaign_hero
 from petitions.forms import SignForm, source_clean
 from petitions.models import Petition
 from petitions.selectors import petition_goal, petition_list_public, petition_recent_signers
+from petitions.social import campaign_social_card
 
 
 def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -60,5 +61,14 @@ def campaign_page_render(
         else:
             form = SignForm(initial=initial, auto_id=f"id_{petition.slug}_%s")
             panels.append(petition_panel(petition=petition, form=form))
-    context = {"campaign": campaign, "organisation": campaign.organisation, "panels": panels}
+    # The stored counts the panels already hold: the card's count costs no query.
+    total = sum(panel["count"] for panel in panels) if panels else None
+    context = {
+        "campaign": campaign,
+        "organisation": campaign.organisation,
+        "panels": panels,
+        "hero": campaign_hero(campaign=campaign),
+        "hero_sizes": HERO_SIZES,
+        "social": campaign_social_card(campaign=campaign, count=total),
+    }
     return render(request, "campaigns/campaign_detail.html", context, status=status)

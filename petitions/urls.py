@@ -1,9 +1,10 @@
 from django.urls import path
 
-from petitions import api, campaign_page, embed, manage_views, views
+from petitions import api, campaign_page, embed, manage_views, social, views
 
 urlpatterns = [
     path("c/<slug:slug>/", campaign_page.campaign_detail, name="campaign"),
+    path("c/<slug:slug>/share.png", social.campaign_share_image, name="campaign-share-image"),
     path("p/<slug:slug>/sign/", views.petition_sign, name="petition-sign"),
     path("p/<slug:slug>/thanks/", views.petition_thanks, name="petition-thanks"),
     path("p/<slug:slug>/confirm/", views.signature_confirm_code, name="signature-confirm-code"),

@@ -11,3 +11,9 @@ class WorkspaceConfig(AppConfig):
 
     name = "workspace"
     verbose_name = _("Workspace")
+
+    def ready(self) -> None:
+        # The mailer sends the workspace's emails without knowing about the workspace.
+        from workspace.emails import email_types_register
+
+        email_types_register()

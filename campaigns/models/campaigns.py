@@ -62,6 +62,13 @@ class Campaign(models.Model):
         _("keep signers' personal data for (days after a petition closes)"),
         default=retention_days_default,
     )
+    # The hero image, re-encoded at several widths (campaigns.services.media): {"width": w,
+    # "height": h, "renditions": [{"width": 480, "jpeg": path, "webp": path}, ...]}, paths
+    # in the default storage; {} without one. Written only by that service.
+    hero_image = models.JSONField(default=dict, blank=True, editable=False)
+    # What the image shows, for people who cannot see it; required with an image. Written
+    # with it by the same service, so no model form (the admin's) can empty it alone.
+    hero_alt = models.CharField(_("image description"), max_length=300, blank=True, editable=False)
     # Set by a lockdown: every signer's personal data was purged at once (counts kept).
     locked_down_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

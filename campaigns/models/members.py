@@ -53,8 +53,11 @@ class Invitation(models.Model):
 
     The link carries a signed token naming this row's ``public_id``; the row makes it
     single-use (``accepted_at``) and revocable (``revoked_at``). The invited address is
-    kept until the invitation is accepted, revoked or expired (it is an organiser's
-    address, not a signer's).
+    kept until the invitation is accepted or revoked (then emptied: the account, or the
+    audit entry, says who it was) or expired (then the row is deleted by the hourly
+    ``invitations-expired-delete``). It is an organiser's address, not a signer's.
+    At most one invitation per address and organisation is pending: a new one replaces it
+    (``campaigns.services.members.invitation_create``).
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -82,6 +85,13 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_pending_per_address",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} as {self.role} in {self.organisation}"
@@ -97,10 +107,12 @@ class AuditEntry(models.Model):
 
     class Action(models.TextChoices):
         CAMPAIGN_CREATE = "campaign.create", _("created a campaign")
+        CAMPAIGN_UPDATE = "campaign.update", _("edited a campaign")
         CAMPAIGN_PUBLISH = "campaign.publish", _("published a campaign")
         CAMPAIGN_CLOSE = "campaign.close", _("closed a campaign")
         CAMPAIGN_WIN = "campaign.win", _("marked a campaign as won")
         CAMPAIGN_DUPLICATE = "campaign.duplicate", _("duplicated a campaign")
+        CAMPAIGN_HERO = "campaign.hero", _("changed a campaign's image")
         PETITION_CREATE = "petition.create", _("created a petition")
         PETITION_PUBLISH = "petition.publish", _("opened a petition")
         PETITION_CLOSE = "petition.close", _("closed a petition")

@@ -5,6 +5,10 @@ under a count; lockdown: what a lockdown would purge; export: CSV for staff; cri
 finding signatures by IP, domain, hash or time; person: what is stored about a supporter.
 """
 
+from petitions.selectors.campaign_totals import (
+    campaign_list_with_totals,
+    petition_list_for_campaign,
+)
 from petitions.selectors.criteria import (
     CriteriaError,
     SignatureCriteria,
@@ -50,6 +54,7 @@ __all__ = [
     "PetitionIntegrity",
     "PublicSigner",
     "SignatureCriteria",
+    "campaign_list_with_totals",
     "campaign_lockdown_summary",
     "csv_cell",
     "display_name",
@@ -57,6 +62,7 @@ __all__ = [
     "petition_get_public",
     "petition_goal",
     "petition_integrity",
+    "petition_list_for_campaign",
     "petition_list_public",
     "petition_recent_signers",
     "petition_recent_signers_forget",

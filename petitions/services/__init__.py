@@ -1,5 +1,11 @@
 """Writes for petitions and signatures, by topic; the names are re-exported here."""
 
+from petitions.services.campaign_lifecycle import (
+    campaign_duplicate_with_petitions,
+    campaign_end,
+    campaign_petitions_close,
+    petitions_duplicate,
+)
 from petitions.services.confirming import (
     ConfirmationInvalidError,
     SignerReview,
@@ -62,13 +68,17 @@ __all__ = [
     "SignatureSource",
     "SignerReview",
     "SigningPausedError",
+    "campaign_duplicate_with_petitions",
+    "campaign_end",
     "campaign_lockdown",
+    "campaign_petitions_close",
     "confirm_max_age",
     "flagged_attempt_count",
     "invalidation_batch_revalidate",
     "petition_anonymise",
     "petition_integrity_refresh",
     "petition_save",
+    "petitions_duplicate",
     "petitions_retention_apply",
     "sign_attempt_confirm_token",
     "sign_attempt_create",

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+import campaigns.tasks  # noqa: F401 - registers its tasks with the app
 import mailer.tasks
 import petitions.tasks
 import updates.tasks
@@ -26,6 +27,7 @@ SCHEDULED = {
     "petitions.tasks.signature_ip_hashes_drop",
     "petitions.tasks.manage_link_requests_sweep",
     "petitions.tasks.supporters_unlinked_delete",
+    "campaigns.tasks.invitations_expired_delete",
     "updates.tasks.updates_tick",
 }
 

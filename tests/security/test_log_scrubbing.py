@@ -43,13 +43,14 @@ def token_patterns() -> list[tuple[str, URLPattern]]:
     def walk(patterns: list[Any], namespace: str = "") -> None:
         for entry in patterns:
             if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, namespace)
+                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                walk(entry.url_patterns, inner)
             elif isinstance(entry, URLPattern) and "token" in entry.pattern.converters:
                 kwargs = {
                     name: TOKEN if name == "token" else sample_value(converter)
                     for name, converter in entry.pattern.converters.items()
                 }
-                found.append((reverse(entry.name, kwargs=kwargs), entry))
+                found.append((reverse(f"{namespace}{entry.name}", kwargs=kwargs), entry))
 
     walk(get_resolver().url_patterns)
     return found

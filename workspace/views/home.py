@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from campaigns.access import Action
 from campaigns.models import Membership
+from petitions.selectors import campaign_list_with_totals
 from workspace.access import member_view, signed_in_user
+from workspace.views.campaigns import member_rights
 
 
 @login_required
@@ -25,13 +27,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @member_view(Action.VIEW)
 def organisation(request: HttpRequest) -> HttpResponse:
-    campaigns = request.organisation.campaigns.order_by("-updated_at")  # type: ignore[attr-defined]
+    """The organisation's campaigns with their status and totals (stored counts only)."""
+    organisation = request.organisation  # type: ignore[attr-defined]
     return render(
         request,
         "workspace/organisation.html",
         {
-            "organisation": request.organisation,  # type: ignore[attr-defined]
-            "campaigns": campaigns,
+            "organisation": organisation,
+            "campaigns": campaign_list_with_totals(organisation=organisation),
             "ws_section": "campaigns",
+            **member_rights(request),
         },
     )
