@@ -20,10 +20,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-# The path segment before every URL segment that is a signed token (petitions/urls.py, and
-# /workspace/invitations/<token>/; tests/security/test_log_scrubbing.py fails when a new
-# token URL is not covered).
-TOKEN_PATH_PREFIXES = ("confirm", "manage", "invitations")
+# The path segment before every URL segment that is a signed token (petitions/urls.py,
+# /workspace/invitations/<token>/ and the unsubscribe links /u/<token>/ of updates/urls.py;
+# tests/security/test_log_scrubbing.py fails when a new token URL is not covered).
+TOKEN_PATH_PREFIXES = ("confirm", "manage", "invitations", "u")
 REPLACEMENT = "[token]"
 
 # Request attributes and META entries that hold the path or a URL of this site.
