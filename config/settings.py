@@ -242,6 +242,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 600.0},
     },
+    # Closes open petitions whose deadline has passed (they take no signatures already).
+    "petitions-close-due": {
+        "task": "petitions.tasks.petitions_close_due",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Anonymises petitions closed longer than their campaign's retention period.
     "petitions-retention-apply": {
         "task": "petitions.tasks.petitions_retention_apply",

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from petitions import services
 from petitions.forms import SignForm
 from petitions.models import Petition, Signature
-from petitions.selectors import petition_count_label, petition_get_public, petition_goal
+from petitions.selectors import petition_count_label, petition_get_public, petition_goal_shown
 from trust.challenge import challenge_create, challenge_required
 from trust.network import client_ip
 
@@ -41,12 +41,13 @@ class PetitionCountApi(APIView):
         updated_at = serializers.DateTimeField(source="count_refreshed_at", allow_null=True)
         is_open = serializers.BooleanField()
 
-        def get_goal(self, petition: object) -> int:
-            return petition_goal(count=petition.signature_count)  # type: ignore[attr-defined]
+        def get_goal(self, petition: Petition) -> int:
+            return petition_goal_shown(petition=petition)
 
-        def get_label(self, petition: object) -> str:
-            count: int = petition.signature_count  # type: ignore[attr-defined]
-            return petition_count_label(count=count, goal=petition_goal(count=count))
+        def get_label(self, petition: Petition) -> str:
+            return petition_count_label(
+                count=petition.signature_count, goal=petition_goal_shown(petition=petition)
+            )
 
     def get(self, request: Request, slug: str) -> Response:
         petition = petition_get_public(slug=slug)

@@ -13,7 +13,11 @@ from campaigns.models import Campaign
 from campaigns.selectors import HERO_SIZES, campaign_get_public, campaign_hero
 from petitions.forms import SignForm, source_clean
 from petitions.models import Petition
-from petitions.selectors import petition_goal, petition_list_public, petition_recent_signers
+from petitions.selectors import (
+    petition_goal_shown,
+    petition_list_public,
+    petition_recent_signers,
+)
 from petitions.social import campaign_social_card
 
 
@@ -32,7 +36,7 @@ def _initial_source(request: HttpRequest) -> dict[str, str]:
 
 def petition_panel(*, petition: Petition, form: SignForm | None, error: str = "") -> dict[str, Any]:
     count = petition.signature_count
-    goal = petition_goal(count=count)
+    goal = petition_goal_shown(petition=petition)
     return {
         "petition": petition,
         "count": count,

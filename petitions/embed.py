@@ -21,7 +21,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from petitions.selectors import petition_get_public, petition_goal
+from petitions.selectors import petition_get_public, petition_goal_shown
 
 # Browsers and caches in front of partners' pages may reuse an embed this long; the count
 # only changes every few seconds anyway (see COUNT_MAX_AGE in petitions/api.py).
@@ -60,7 +60,7 @@ def petition_embed(request: HttpRequest, slug: str) -> HttpResponse:
         "petition": petition,
         "organisation": petition.campaign.organisation,
         "count": petition.signature_count,
-        "goal": petition_goal(count=petition.signature_count),
+        "goal": petition_goal_shown(petition=petition),
         # Signatures that arrive through an embed are told apart by their source.
         "petition_url": f"{campaign_url}?utm_medium=embed#petition-{petition.slug}",
     }

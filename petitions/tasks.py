@@ -57,6 +57,12 @@ def petition_integrity_refresh() -> int:
 
 
 @shared_task(ignore_result=True)
+def petitions_close_due() -> int:
+    """Close open petitions whose deadline has passed (periodic, every minute)."""
+    return services.petitions_close_due()
+
+
+@shared_task(ignore_result=True)
 def petitions_retention_apply() -> int:
     """Anonymise petitions closed longer than their campaign's retention period (hourly)."""
     return services.petitions_retention_apply()

@@ -12,7 +12,7 @@ from petitions import services
 from petitions.campaign_page import campaign_page_render
 from petitions.forms import ConfirmCodeForm, ConfirmReviewForm, SignForm
 from petitions.models import Petition, SignAttempt, Signature
-from petitions.selectors import display_name, petition_get_public, petition_goal
+from petitions.selectors import display_name, petition_get_public, petition_goal_shown
 from petitions.share import share_links
 from trust.network import client_ip
 from trust.services import confirm_code_attempt_allowed
@@ -94,7 +94,7 @@ def _share_context(request: HttpRequest, petition: Petition) -> dict[str, object
         "share_url": url,
         "share_links": share_links(url=url, text=text),
         "count": petition.signature_count,
-        "goal": petition_goal(count=petition.signature_count),
+        "goal": petition_goal_shown(petition=petition),
     }
 
 

@@ -44,7 +44,7 @@ def petition_create(**fields: Any) -> Petition:
     fields.setdefault("slug", f"petition-{n}")
     fields.setdefault("title", f"Petition {n}")
     fields.setdefault("ask", "Free everyone who is held without a fair trial.")
-    fields.setdefault("target", "The Ministry of Justice")
+    fields.setdefault("target_name", "The Ministry of Justice")
     fields.setdefault("status", Petition.Status.OPEN)
     return Petition.objects.create(**fields)
 

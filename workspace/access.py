@@ -33,6 +33,7 @@ from campaigns.access import (
     access_check,
 )
 from campaigns.models import Campaign, Organisation
+from petitions.models import Petition
 
 View = Callable[..., HttpResponse]
 
@@ -82,3 +83,13 @@ def campaign_for_member(request: HttpRequest, public_id: Any) -> Campaign:
     """The campaign with this public id in the request's organisation, or 404."""
     organisation: Organisation = request.organisation  # type: ignore[attr-defined]
     return get_object_or_404(Campaign, public_id=public_id, organisation=organisation)
+
+
+def petition_for_member(request: HttpRequest, public_id: Any) -> Petition:
+    """The petition with this public id in a campaign of the request's organisation, or 404."""
+    organisation: Organisation = request.organisation  # type: ignore[attr-defined]
+    return get_object_or_404(
+        Petition.objects.select_related("campaign__organisation"),
+        public_id=public_id,
+        campaign__organisation=organisation,
+    )

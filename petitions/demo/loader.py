@@ -51,7 +51,7 @@ def demo_load() -> Petition:
         defaults={
             "campaign": campaign,
             "title": "Restore the right to defence and the presumption of innocence",
-            "target": (
+            "target_name": (
                 "The State Duma and the Prosecutor General's Office of the Russian Federation"
             ),
             "ask": (

@@ -7,9 +7,11 @@ link expires. Personal data lives only in ``Supporter.email`` and ``Supporter.na
 ``SignAttempt.email``, ``name`` and ``confirm_code`` (all encrypted at rest) and in the
 ``ip_hash``/``ip_network_hash`` keyed hashes (dropped after the fraud window), so
 encryption, retention and erasure have few places to act on. Attempts flagged as
-fraudulent leave only an anonymous ``FlaggedAttemptTally``.
+fraudulent leave only an anonymous ``FlaggedAttemptTally``. Signatures collected on paper
+are counted per ``PaperBatch``, with no personal data of their signers.
 """
 
+from petitions.models.paper import PaperBatch
 from petitions.models.people import Consent, ManageLinkRequest, Supporter
 from petitions.models.petitions import Petition
 from petitions.models.signatures import (
@@ -24,6 +26,7 @@ __all__ = [
     "FlaggedAttemptTally",
     "InvalidationBatch",
     "ManageLinkRequest",
+    "PaperBatch",
     "Petition",
     "SignAttempt",
     "Signature",

@@ -37,7 +37,8 @@ class PublicSigner:
 
 
 def petition_goal(*, count: int) -> int:
-    """The next goal above ``count``: 100, 500, 1 000, 5 000, 10 000, 50 000, …"""
+    """The goal ladder: the first rung above ``count`` of 100, 500, 1 000, 5 000, 10 000,
+    50 000, 100 000, … (so 0 → 100, 100 → 500, 4 999 → 5 000, 5 000 → 10 000)."""
     magnitude = _FIRST_GOAL
     while True:
         for step in _GOAL_STEPS:
@@ -45,6 +46,15 @@ def petition_goal(*, count: int) -> int:
             if goal > count:
                 return goal
         magnitude *= 10
+
+
+def petition_goal_shown(*, petition: Petition) -> int:
+    """The goal shown next to the petition's stored count: the organisers' fixed goal, or
+    the ladder's next rung. A fixed goal stays when the count passes it (then the bar is
+    full)."""
+    if petition.goal_kind == Petition.GoalKind.FIXED and petition.goal_fixed:
+        return petition.goal_fixed
+    return petition_goal(count=petition.signature_count)
 
 
 def petition_list_public(*, campaign: Campaign) -> QuerySet[Petition]:

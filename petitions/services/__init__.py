@@ -19,11 +19,27 @@ from petitions.services.counts import (
     signature_counts_repair,
     signature_statuses_change,
 )
+from petitions.services.editing import (
+    PAPER_BATCH_MAX,
+    PetitionDetails,
+    PetitionStateError,
+    paper_batch_add,
+    petition_create,
+    petition_language_default,
+    petition_update,
+    target_response_record,
+)
 from petitions.services.gate import (
     ChallengeFailedError,
     SigningPausedError,
     signing_challenge_check,
     signing_gate_enter,
+)
+from petitions.services.lifecycle import (
+    petition_close,
+    petition_open,
+    petition_win,
+    petitions_close_due,
 )
 from petitions.services.processing import (
     sign_attempt_process,
@@ -57,12 +73,15 @@ from petitions.services.signing import (
 )
 
 __all__ = [
+    "PAPER_BATCH_MAX",
     "ChallengeFailedError",
     "ConfirmationInvalidError",
     "CriteriaError",
     "InvalidationCountChangedError",
     "LockdownConfirmationError",
     "PetitionClosedError",
+    "PetitionDetails",
+    "PetitionStateError",
     "SignResult",
     "SignatureCriteria",
     "SignatureSource",
@@ -75,9 +94,17 @@ __all__ = [
     "confirm_max_age",
     "flagged_attempt_count",
     "invalidation_batch_revalidate",
+    "paper_batch_add",
     "petition_anonymise",
+    "petition_close",
+    "petition_create",
     "petition_integrity_refresh",
+    "petition_language_default",
+    "petition_open",
     "petition_save",
+    "petition_update",
+    "petition_win",
+    "petitions_close_due",
     "petitions_duplicate",
     "petitions_retention_apply",
     "sign_attempt_confirm_token",
@@ -96,4 +123,5 @@ __all__ = [
     "signatures_revalidate",
     "signing_challenge_check",
     "signing_gate_enter",
+    "target_response_record",
 ]

@@ -34,12 +34,14 @@ class LockdownConfirmationError(ValueError):
 
 
 def petition_save(*, petition: Petition) -> Petition:
-    """Save a petition, stamping when it closed (retention counts from that moment).
+    """Save a petition (staff, in the admin), stamping when it closed or was won.
 
-    Re-opening clears the stamp; a petition that takes signatures again after it was
-    anonymised will be anonymised again once it has been closed long enough.
+    Retention counts from that moment. Re-opening clears the stamp; a petition that takes
+    signatures again after it was anonymised will be anonymised again once it has been
+    closed long enough. The numbers kept by tasks and services (counts, integrity, paper
+    total) are not written, so a form loaded a minute ago cannot turn them back.
     """
-    if petition.status == Petition.Status.CLOSED:
+    if petition.status in Petition.CLOSED_STATUSES:
         petition.closed_at = petition.closed_at or timezone.now()
     else:
         petition.closed_at = None
@@ -49,15 +51,34 @@ def petition_save(*, petition: Petition) -> Petition:
         if petition.pk is not None:
             # Signs and confirmations in flight finish first; later ones see the new status.
             petition_signing_lock(petition_id=petition.pk, exclusive=True)
-        petition.save()
+        if petition.pk is None:
+            petition.save()
+        else:
+            petition.save(update_fields=_PETITION_EDITABLE_FIELDS)
     return petition
+
+
+# Every stored field but the key and those kept by tasks and services.
+_PETITION_EDITABLE_FIELDS = [
+    field.name
+    for field in Petition._meta.concrete_fields
+    if field.name
+    not in {
+        "id",
+        "signature_count",
+        "count_refreshed_at",
+        "integrity",
+        "integrity_refreshed_at",
+        "paper_count",
+    }
+]
 
 
 def petition_closed_moment(*, petition: Petition, now: datetime | None = None) -> datetime | None:
     """When the petition stopped taking signatures: closed by staff or past its deadline."""
     now = now or timezone.now()
     moments = []
-    if petition.status == Petition.Status.CLOSED and petition.closed_at is not None:
+    if petition.status in Petition.CLOSED_STATUSES and petition.closed_at is not None:
         moments.append(petition.closed_at)
     if (
         petition.status != Petition.Status.DRAFT
@@ -136,19 +157,19 @@ def _supporters_release(*, supporter_ids: list[int], campaign_id: int) -> None:
 
 
 def petitions_retention_apply(*, now: datetime | None = None) -> int:
-    """Anonymise petitions closed longer than their campaign's retention period.
+    """Anonymise petitions closed (or won) longer than their campaign's retention period.
 
     Returns how many petitions were anonymised. A petition marked closed without a stamp
     (closed before stamps existed, or by a bulk update) starts its period now.
     """
     now = now or timezone.now()
-    Petition.objects.filter(status=Petition.Status.CLOSED, closed_at__isnull=True).update(
+    Petition.objects.filter(status__in=Petition.CLOSED_STATUSES, closed_at__isnull=True).update(
         closed_at=now
     )
     candidates = (
         Petition.objects.filter(anonymised_at__isnull=True)
         .exclude(status=Petition.Status.DRAFT)
-        .filter(Q(status=Petition.Status.CLOSED) | Q(closes_at__lte=now))
+        .filter(Q(status__in=Petition.CLOSED_STATUSES) | Q(closes_at__lte=now))
         .select_related("campaign")
         .order_by("pk")
     )
@@ -183,7 +204,8 @@ def campaign_lockdown(*, campaign: Campaign, confirm_name: str, actor: Any = Non
             petition_signing_lock(petition_id=petition_id, exclusive=True)
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
         petitions.filter(closed_at__isnull=True).update(closed_at=now)
-        petitions.exclude(status=Petition.Status.CLOSED).update(status=Petition.Status.CLOSED)
+        # A won petition stays won: it is closed already, and its victory is no secret.
+        petitions.exclude(status__in=Petition.CLOSED_STATUSES).update(status=Petition.Status.CLOSED)
         detached = sum(petition_anonymise(petition=p) for p in petitions.order_by("pk"))
         Consent.objects.filter(campaign=campaign).delete()
         Campaign.objects.filter(pk=campaign.pk).update(locked_down_at=now)

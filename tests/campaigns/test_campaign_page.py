@@ -154,7 +154,7 @@ def test_the_campaign_page_escapes_titles_and_summaries(client):
     campaign = campaign_create(
         title="<script>alert('title')</script>", summary='"><img src=x onerror=alert(1)>'
     )
-    petition_create(campaign=campaign, title="<b>Petition</b>", target="<i>Target</i>")
+    petition_create(campaign=campaign, title="<b>Petition</b>", target_name="<i>Target</i>")
     html = page(client.get(f"/c/{campaign.slug}/"))
     assert "<script>alert" not in html
     assert "<img src=x" not in html

@@ -23,6 +23,7 @@ SCHEDULED = {
     "petitions.tasks.petition_integrity_refresh",
     "petitions.tasks.supporter_emails_drop",
     "petitions.tasks.supporter_emails_drop_due",
+    "petitions.tasks.petitions_close_due",
     "petitions.tasks.petitions_retention_apply",
     "petitions.tasks.signature_ip_hashes_drop",
     "petitions.tasks.manage_link_requests_sweep",

@@ -314,10 +314,10 @@ def petition_form(petition: Petition, **fields) -> dict:
         "slug": petition.slug,
         "title": petition.title,
         "ask": petition.ask,
-        "target": petition.target,
+        "target_name": petition.target_name,
+        "goal_kind": petition.goal_kind,
         "language": petition.language,
         "status": petition.status,
-        "paper_count": petition.paper_count,
     }
     data.update(fields)
     return data
@@ -326,14 +326,37 @@ def petition_form(petition: Petition, **fields) -> dict:
 def test_closing_a_petition_in_the_admin_stamps_when_it_closed(client, staff, petition):
     response = client.post(
         f"/admin/petitions/petition/{petition.pk}/change/",
-        petition_form(petition, status="closed", paper_count=350),
+        petition_form(petition, status="closed"),
     )
 
     assert response.status_code == 302
     petition.refresh_from_db()
     assert petition.status == Petition.Status.CLOSED
     assert petition.closed_at is not None
-    assert petition.paper_count == 350
+
+
+def test_marking_a_petition_won_in_the_admin_stamps_when_it_closed(client, staff, petition):
+    response = client.post(
+        f"/admin/petitions/petition/{petition.pk}/change/", petition_form(petition, status="won")
+    )
+
+    assert response.status_code == 302
+    petition.refresh_from_db()
+    assert petition.status == Petition.Status.WON
+    assert petition.closed_at is not None
+
+
+def test_the_admin_cannot_change_the_paper_total_its_batches_keep(client, staff, petition):
+    Petition.objects.filter(pk=petition.pk).update(paper_count=40)
+
+    response = client.post(
+        f"/admin/petitions/petition/{petition.pk}/change/",
+        petition_form(petition, title="Renamed", paper_count=350),
+    )
+
+    assert response.status_code == 302
+    petition.refresh_from_db()
+    assert (petition.title, petition.paper_count) == ("Renamed", 40)
 
 
 def test_the_petition_page_shows_the_stored_integrity_numbers_read_only(client, staff, petition):
@@ -342,7 +365,7 @@ def test_the_petition_page_shows_the_stored_integrity_numbers_read_only(client, 
 
     page = client.get(f"/admin/petitions/petition/{petition.pk}/change/").content.decode()
 
-    assert 'name="paper_count"' in page
+    assert 'name="paper_count"' not in page  # added batch by batch, in the workspace
     assert 'name="integrity"' not in page
     assert "&quot;pending&quot;: 1" in page
 

@@ -275,10 +275,10 @@ def test_a_locked_down_campaigns_petitions_cannot_be_reopened_in_the_admin(clien
             "slug": petition.slug,
             "title": petition.title,
             "ask": petition.ask,
-            "target": petition.target,
+            "target_name": petition.target_name,
+            "goal_kind": petition.goal_kind,
             "language": petition.language,
             "status": Petition.Status.OPEN,
-            "paper_count": 40,
         },
     )
 

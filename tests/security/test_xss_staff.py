@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.utils.html import escape
@@ -44,7 +46,15 @@ def hostile_petition(request) -> Petition:
         body=payload,
     )
     return petition_create(
-        campaign=campaign, slug="hostile", title=payload, ask=payload, target=payload
+        campaign=campaign,
+        slug="hostile",
+        title=payload,
+        ask=payload,
+        target_name=payload,
+        target_position=payload,
+        target_organisation=payload,
+        response_text=payload,
+        response_date=datetime.date(2026, 1, 15),
     )
 
 
