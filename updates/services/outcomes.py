@@ -34,11 +34,11 @@ def _plain(text: str) -> str:
 def petition_outcomes(petition: Petition) -> list[str]:
     """The outcomes of a petition an update could tell supporters about (``Update.Origin``)."""
     outcomes: list[str] = []
-    if petition.status == "won":
+    if petition.status == Petition.Status.WON:
         outcomes.append(Update.Origin.WON)
-    elif petition.status == "closed":
+    elif petition.status == Petition.Status.CLOSED:
         outcomes.append(Update.Origin.CLOSED)
-    if getattr(petition, "response_text", ""):
+    if petition.response_recorded_at is not None and petition.response_text.strip():
         outcomes.append(Update.Origin.RESPONSE)
     return outcomes
 
@@ -60,12 +60,14 @@ def _outcome_text(*, petition: Petition, origin: str) -> tuple[str, str]:
             "you know what happens next."
         ) % {"title": _plain(title)}
     else:
-        subject = _("%(target)s responded: %(title)s") % {"target": petition.target, "title": title}
-        quoted = "\n".join(
-            f"> {_plain(line)}" for line in str(getattr(petition, "response_text", "")).splitlines()
-        )
+        target = petition.target_label or petition.target_name
+        subject = _("%(target)s responded: %(title)s") % {
+            "target": petition.target_name,
+            "title": title,
+        }
+        quoted = "\n".join(f"> {_plain(line)}" for line in petition.response_text.splitlines())
         body = _("%(target)s responded to the petition “%(title)s”:") % {
-            "target": _plain(petition.target),
+            "target": _plain(target),
             "title": _plain(title),
         }
         body = f"{body}\n\n{quoted}"

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaigns', '0004_members'),
-        ('petitions', '0011_email_domains_idna2008'),
+        ('petitions', '0012_petition_editing'),
     ]
 
     operations = [
