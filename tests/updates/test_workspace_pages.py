@@ -272,3 +272,17 @@ def test_a_proposal_for_an_outcome_the_petition_does_not_have_is_refused(
 def test_the_audience_size_is_said_in_russian_with_the_right_plural(count, expected):
     with translation.override("ru"):
         assert expected in audience_sentence(count)
+
+
+def test_a_won_petitions_page_and_the_campaign_page_lead_to_telling_supporters(
+    client, campaign, organiser
+):
+    won = petition_create(campaign=campaign, status="won")
+    workspace_login(client, organiser, verified=False)
+    org = campaign.organisation.slug
+
+    petition_page = client.get(f"/workspace/{org}/petitions/{won.public_id}/").content.decode()
+    campaign_page = client.get(f"/workspace/{org}/campaigns/{campaign.public_id}/").content.decode()
+
+    assert f'href="{base(campaign)}">Tell supporters</a>' in petition_page
+    assert f'href="{base(campaign)}">Updates to supporters</a>' in campaign_page
