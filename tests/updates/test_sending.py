@@ -11,7 +11,8 @@ from django.utils import timezone
 from campaigns.access import NotAllowed, NotAMember
 from campaigns.models import AuditEntry
 from mailer.models import Delivery, Mailing
-from petitions.services import subscriptions
+from petitions.selectors import person as person_selectors
+from petitions.services import erasure, subscriptions
 from tests.factories import campaign_create, member_create, tasks_run_on_commit
 from tests.updates.conftest import signer
 from updates import services, tasks
@@ -306,3 +307,27 @@ def test_a_test_email_goes_to_the_organiser_once_per_half_minute(campaign, organ
     assert "The hearing is **tomorrow**." in email.body
     html = email.alternatives[0][0]
     assert "<strong>tomorrow</strong>" in html
+
+
+def test_the_persons_data_download_lists_the_updates_sent_to_them(campaign, petition, organiser):
+    person = signer(petition)
+    with tasks_run_on_commit():
+        services.update_send(actor=organiser, update=draft(campaign, organiser))
+
+    data = person_selectors.supporter_data_export(supporter=person)
+
+    [update_email] = [email for email in data["emails"] if email["kind"] == "campaign_update"]
+    assert update_email["status"] == Delivery.Status.SENT
+    assert update_email["sent_at"] is not None
+
+
+def test_erasing_a_person_deletes_their_deliveries(campaign, petition, organiser):
+    person, other = signer(petition), signer(petition)
+    with tasks_run_on_commit():
+        services.update_send(actor=organiser, update=draft(campaign, organiser))
+
+    erasure.supporter_erase(supporter=person)
+
+    assert list(Delivery.objects.values_list("recipient_ref", flat=True)) == [
+        f"petitions.supporter:{other.pk}"
+    ]
