@@ -165,6 +165,8 @@ def _context(*, update: Update, fields: dict[str, str], test: bool) -> dict[str,
         # Sanitised when the update was saved (campaigns.services.markdown_render).
         "body_html": mark_safe(_inert(update.body_html)),  # noqa: S308
         "campaign_title": _inert(campaign.title),
+        # What the organiser wrote is in the campaign's language, whatever the reader's.
+        "campaign_language": campaign.language,
         "organisation_name": _inert(campaign.organisation.name),
         # The layout's footer ("Sent by Sbor on behalf of …") reads the organisation.
         "organisation": {"name": _inert(campaign.organisation.name)},
