@@ -75,3 +75,25 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_durations(name: str, default: str) -> list[int]:
+    """A comma-separated list of durations such as ``"24h,72h"`` (units s, m, h, d), in
+    seconds; an empty value gives an empty list."""
+    value = env_str(name, default)
+    seconds = []
+    for item in (value or "").split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        number, unit = item[:-1], item[-1:]
+        if unit not in _DURATION_UNITS or not number.isdigit() or int(number) <= 0:
+            raise ImproperlyConfigured(
+                f"{name}={value!r}: each duration is a positive whole number with a unit "
+                "(s, m, h or d), e.g. 24h,72h"
+            )
+        seconds.append(int(number) * _DURATION_UNITS[unit])
+    return seconds

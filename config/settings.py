@@ -14,7 +14,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_choice, env_int, env_list, env_required, env_str
+from config.env import (
+    env_bool,
+    env_choice,
+    env_durations,
+    env_int,
+    env_list,
+    env_required,
+    env_str,
+)
 from trust.providers import RATE_DOMAIN_EXEMPT_DEFAULT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -224,6 +232,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Reminds signers whose signature awaits confirmation (CONFIRM_REMINDER_DELAYS).
+    "signature-reminders-send": {
+        "task": "petitions.tasks.signature_reminders_send",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
     # Per-status counts behind each petition's integrity line.
     "petition-integrity-refresh": {
         "task": "petitions.tasks.petition_integrity_refresh",
@@ -386,6 +400,21 @@ MAILER_BULK_BATCH_API = env_choice("SBOR_MAIL_BULK_BATCH_API", ("auto", "off"), 
 CONFIRM_MAX_AGE_DAYS = env_int("SBOR_CONFIRM_MAX_AGE_DAYS", 14, minimum=1)
 # Signing again with the same address mails the person again at most this often.
 DUPLICATE_EMAIL_INTERVAL_SECONDS = env_int("SBOR_DUPLICATE_EMAIL_INTERVAL_SECONDS", 120, minimum=0)
+# Reminders to confirm a pending signature, this long after signing ("24h,72h"; units s, m,
+# h, d; empty: no reminders). At most two, each while the link still works.
+CONFIRM_REMINDER_DELAYS = env_durations("SBOR_CONFIRM_REMINDER_DELAYS", "24h,72h")
+if len(CONFIRM_REMINDER_DELAYS) > 2:
+    raise ImproperlyConfigured("SBOR_CONFIRM_REMINDER_DELAYS: at most two reminders")
+if sorted(set(CONFIRM_REMINDER_DELAYS)) != CONFIRM_REMINDER_DELAYS:
+    raise ImproperlyConfigured("SBOR_CONFIRM_REMINDER_DELAYS: each delay longer than the last")
+if any(delay >= CONFIRM_MAX_AGE_DAYS * 86400 for delay in CONFIRM_REMINDER_DELAYS):
+    raise ImproperlyConfigured(
+        "SBOR_CONFIRM_REMINDER_DELAYS: every reminder must come before the link expires "
+        "(SBOR_CONFIRM_MAX_AGE_DAYS)"
+    )
+# Confirmation emails per signature in all: the first, those for repeat sign attempts and
+# the reminders. Anyone can type a stranger's address; this bounds what the stranger gets.
+CONFIRM_EMAILS_MAX = env_int("SBOR_CONFIRM_EMAILS_MAX", 4, minimum=1)
 
 # --- Updates to supporters ----------------------------------------------------------------
 # How long the unsubscribe and preferences links in an update keep working. Long: people

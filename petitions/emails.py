@@ -8,7 +8,8 @@ docs/emails.md.
 
 Rows name their recipient ``petitions.supporter:<id>`` and are about
 ``{"petition": "<id>", "signature": "<id>", "sign_attempt": "<id>"}`` (whichever apply;
-ids as strings, see ``mailer.models.AboutKey``). The outbox
+ids as strings, see ``mailer.models.AboutKey``; a reminder also says which one it is,
+``"reminder": "1"``). The outbox
 holds no foreign keys, so whoever deletes a supporter, signature, attempt or petition
 deletes its mail here too (``supporters_mail_delete`` and the mailer's
 ``outbox_messages_delete``).
@@ -17,6 +18,7 @@ deletes its mail here too (``supporters_mail_delete`` and the mailer's
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,7 @@ from petitions import tokens
 from petitions.models import SignAttempt, Signature, Supporter
 
 SIGNATURE_CONFIRM = "signature_confirm"
+SIGNATURE_CONFIRM_REMINDER = "signature_confirm_reminder"
 SIGNATURE_ALREADY_SIGNED = "signature_already_signed"
 SIGNATURE_MANAGE_LINK = "signature_manage_link"
 
@@ -98,6 +101,10 @@ def _signature_envelope(message: OutboxMessage) -> Envelope | None:
             "campaign": petition.campaign,
             "organisation": petition.campaign.organisation,
             "petition_url": absolute_url(reverse("campaign", args=[petition.campaign.slug])),
+            # Why the person gets it and how to stop (every email says both).
+            "max_age_days": settings.CONFIRM_MAX_AGE_DAYS,
+            "reminders": len(settings.CONFIRM_REMINDER_DELAYS),
+            "request_url": absolute_url(reverse("signature-manage-request")),
         },
     )
 
@@ -118,8 +125,27 @@ def signature_confirm_envelope(message: OutboxMessage) -> Envelope | None:
         "code_url": absolute_url(
             reverse("signature-confirm-code", args=[context["petition"].slug])
         ),
-        "max_age_days": settings.CONFIRM_MAX_AGE_DAYS,
+        "expires_at": attempt.created_at + timedelta(days=settings.CONFIRM_MAX_AGE_DAYS),
     }
+    return envelope
+
+
+def signature_confirm_reminder_envelope(message: OutboxMessage) -> Envelope | None:
+    """The confirmation email again, with the same attempt's link and code, as a reminder.
+
+    The person may have confirmed (or the petition been locked down) between the queuing
+    and the sending: then there is nothing to remind them of, and nothing is sent.
+    """
+    reminded = SignAttempt.objects.filter(
+        pk=int(message.about["sign_attempt"]),
+        confirmed_at__isnull=True,
+        signature__status=Signature.Status.PENDING,
+    )
+    if not reminded.exists():
+        return None
+    envelope = signature_confirm_envelope(message)
+    if envelope is not None:
+        envelope.context["reminder"] = int(message.about.get("reminder") or 1)
     return envelope
 
 
@@ -155,6 +181,11 @@ def email_types_register() -> None:
         build=signature_confirm_envelope,
     )
     email_type_register(
+        kind=SIGNATURE_CONFIRM_REMINDER,
+        label=_("Reminder: confirm your signature"),
+        build=signature_confirm_reminder_envelope,
+    )
+    email_type_register(
         kind=SIGNATURE_ALREADY_SIGNED,
         label=_("You have already signed"),
         build=signature_already_signed_envelope,
@@ -170,13 +201,19 @@ def email_types_register() -> None:
 
 
 def _signature_email_queue(
-    *, kind: str, signature: Signature, language: str, sign_attempt: SignAttempt | None = None
+    *,
+    kind: str,
+    signature: Signature,
+    language: str,
+    sign_attempt: SignAttempt | None = None,
+    extra: dict[str, str] | None = None,
 ) -> OutboxMessage:
     if signature.supporter_id is None:
         raise ValueError("an anonymised signature has nobody to write to")
     about = {"petition": str(signature.petition_id), "signature": str(signature.pk)}
     if sign_attempt is not None:
         about["sign_attempt"] = str(sign_attempt.pk)
+    about |= extra or {}
     return mailer.outbox_message_queue(
         kind=kind,
         recipient_ref=supporter_ref(supporter_id=signature.supporter_id),
@@ -200,6 +237,26 @@ def signature_confirm_email_queue(*, sign_attempt: SignAttempt) -> OutboxMessage
         signature=signature,
         sign_attempt=sign_attempt,
         language=sign_attempt.language,
+    )
+
+
+def signature_confirm_reminder_email_queue(
+    *, sign_attempt: SignAttempt, reminder: int
+) -> OutboxMessage:
+    """Reminder number ``reminder`` to confirm, carrying the attempt's own link and code.
+
+    The caller (``petitions.services.reminders``) has claimed the reminder and counted it
+    against the signature's confirmation emails.
+    """
+    signature = sign_attempt.signature
+    if signature is None:
+        raise ValueError("a sign attempt is mailed once it has its signature")
+    return _signature_email_queue(
+        kind=SIGNATURE_CONFIRM_REMINDER,
+        signature=signature,
+        sign_attempt=sign_attempt,
+        language=sign_attempt.language,
+        extra={"reminder": str(reminder)},
     )
 
 

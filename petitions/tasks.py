@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from petitions import services
-from petitions.services import addresses, erasure, ip_hashes, manage_links
+from petitions.services import addresses, erasure, ip_hashes, manage_links, reminders
 
 
 @shared_task(ignore_result=True)
@@ -20,6 +20,12 @@ def sign_attempt_process(attempt_id: int) -> None:
 def sign_attempts_sweep() -> int:
     """Process attempts whose task was lost; delete expired attempts (every minute)."""
     return services.sign_attempts_sweep()
+
+
+@shared_task(ignore_result=True)
+def signature_reminders_send() -> int:
+    """Remind people whose signature awaits confirmation (periodic, every 5 minutes)."""
+    return reminders.signature_reminders_send()
 
 
 @shared_task(ignore_result=True)

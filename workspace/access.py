@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
@@ -35,7 +36,8 @@ from campaigns.access import (
 from campaigns.models import Campaign, Organisation
 from petitions.models import Petition
 
-View = Callable[..., HttpResponse]
+# HttpResponseBase: a view may stream (the signers' CSV export).
+View = Callable[..., HttpResponseBase]
 
 
 def _redirect_with_next(name: str, request: HttpRequest) -> HttpResponseRedirect:
@@ -45,7 +47,7 @@ def _redirect_with_next(name: str, request: HttpRequest) -> HttpResponseRedirect
 def member_view(action: Action) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return _redirect_with_next("workspace:login", request)
             organisation = get_object_or_404(Organisation, slug=org)

@@ -54,6 +54,13 @@ class Signature(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # When we last emailed about this signature; limits repeat mail to one per interval.
     emailed_at = models.DateTimeField(default=timezone.now)
+    # Confirmation emails queued for this signature: the first, resends for repeat sign
+    # attempts and reminders; capped at SBOR_CONFIRM_EMAILS_MAX (anyone can type an
+    # address, so a stranger's inbox gets a bounded number of them).
+    confirm_emails_sent = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Reminders queued so far (at most one per delay in SBOR_CONFIRM_REMINDER_DELAYS); the
+    # reminder task claims the next one by a conditional update of this number.
+    reminders_sent = models.PositiveSmallIntegerField(default=0, editable=False)
     # True once the count task has added this confirmed signature to Petition.signature_count.
     counted = models.BooleanField(default=False, editable=False)
     # Where the signer came from (share links and campaigns carry utm_* or ref).
@@ -228,13 +235,34 @@ class FlaggedAttemptTally(models.Model):
 
 
 class InvalidationBatch(models.Model):
-    """One staff decision to invalidate signatures by criteria: who, why, what, how many."""
+    """One staff decision to invalidate signatures by criteria: who, why, what, how many.
+
+    ``organisation`` is set when an organisation's owner made it in the workspace: its
+    criteria were confined to that organisation, and only its owners see and undo it there.
+    Batches made in the admin have none.
+    """
+
+    class Category(models.TextChoices):
+        DUPLICATES = "duplicates", _("duplicate or fake signers")
+        AUTOMATED = "automated", _("automated submissions")
+        ABUSE = "abuse", _("abuse or fraud")
+        TEST = "test", _("test signatures")
+        OTHER = "other", _("other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        "campaigns.Organisation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(default=timezone.now)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, blank=True)
     reason = models.TextField(_("reason"))
     # The criteria as staff gave them (petition, IP hash, domain digest, time window);
     # never a raw IP or address.

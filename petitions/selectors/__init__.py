@@ -2,7 +2,8 @@
 
 public: what public pages show (nothing counts rows on a page view); integrity: the line
 under a count; lockdown: what a lockdown would purge; export: CSV for staff; criteria:
-finding signatures by IP, domain, hash or time; person: what is stored about a supporter.
+finding signatures by IP, domain, address, hash or time; person: what is stored about a
+supporter; organisation: an organisation's petitions and invalidations (the workspace).
 """
 
 from petitions.selectors.campaign_totals import (
@@ -32,6 +33,10 @@ from petitions.selectors.lockdown import (
     LockdownSummary,
     campaign_lockdown_summary,
 )
+from petitions.selectors.organisation import (
+    organisation_invalidation_batches,
+    organisation_petitions,
+)
 from petitions.selectors.public import (
     RECENT_SIGNERS_CACHE_SECONDS,
     RECENT_SIGNERS_LIMIT,
@@ -59,6 +64,8 @@ __all__ = [
     "campaign_lockdown_summary",
     "csv_cell",
     "display_name",
+    "organisation_invalidation_batches",
+    "organisation_petitions",
     "petition_count_label",
     "petition_get_public",
     "petition_goal",

@@ -1,11 +1,15 @@
-"""Finding signatures by what staff know: IP, network, email domain, keyed hash, time.
+"""Finding signatures by what staff know: IP, network, email domain or address, keyed hash,
+time.
 
 Only keyed hashes are stored, so every criterion is turned into hashes before it meets the
-database. Used by the admin's search and invalidation screens, and open to the workspace.
+database. Used by the admin's search and invalidation screens, and by the organisers'
+workspace, whose criteria carry their ``organisation``: every filter built from them is
+then confined to that organisation's petitions, whatever the other criteria say.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import uuid
@@ -17,8 +21,14 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from campaigns.models import Organisation
 from petitions.models import Petition, Signature
-from trust.identity import email_domain_digest
+from trust.identity import (
+    EmailAddressInvalidError,
+    email_canonical,
+    email_digest,
+    email_domain_digest,
+)
 from trust.iphash import ip_hash_candidates, ip_network_hash_candidates
 
 # Staff may invalidate only signatures that still stand.
@@ -36,25 +46,37 @@ class CriteriaError(ValueError):
 
 @dataclass(frozen=True)
 class SignatureCriteria:
-    """What staff look for. ``ip`` is an address or a CIDR range, ``domain`` a bare domain."""
+    """What staff look for. ``ip`` is an address or a CIDR range, ``domain`` a bare domain,
+    ``email`` one exact address (matched by its keyed digest, as de-duplication does).
+
+    ``organisation`` is not a criterion but a scope: set, nothing outside that
+    organisation's petitions matches (the workspace sets it; the admin does not).
+    """
 
     petition: Petition | None = None
     ip: str = ""
     ip_hash: str = ""
     domain: str = ""
+    email: str = ""
     created_from: datetime | None = None
     created_to: datetime | None = None
     statuses: tuple[str, ...] = ()
+    organisation: Organisation | None = None
 
     def is_empty(self) -> bool:
-        return not (
-            self.petition
-            or self.ip.strip()
-            or self.ip_hash.strip()
-            or self.domain.strip()
-            or self.created_from
-            or self.created_to
-        )
+        return not self.kinds()
+
+    def kinds(self) -> list[str]:
+        """Which criteria are given, by name only (for an audit entry: never their values)."""
+        given = {
+            "petition": self.petition is not None,
+            "ip": bool(self.ip.strip()),
+            "hash": bool(self.ip_hash.strip()),
+            "domain": bool(self.domain.strip()),
+            "email": bool(self.email.strip()),
+            "time": self.created_from is not None or self.created_to is not None,
+        }
+        return [name for name, present in given.items() if present]
 
 
 def signatures_find(
@@ -95,6 +117,8 @@ def signatures_find(
 def signature_criteria_q(*, criteria: SignatureCriteria) -> Q:
     """The criteria as a filter on ``Signature``; raises ``CriteriaError``."""
     q = Q()
+    if criteria.organisation is not None:
+        q &= Q(petition__campaign__organisation=criteria.organisation)
     if criteria.petition is not None:
         q &= Q(petition=criteria.petition)
     if criteria.ip.strip():
@@ -105,6 +129,8 @@ def signature_criteria_q(*, criteria: SignatureCriteria) -> Q:
         q &= Q(ip_hash=digest) | Q(ip_network_hash=digest) | _domain_q(digest)
     if criteria.domain.strip():
         q &= _domain_q(_domain_digest(criteria.domain))
+    if criteria.email.strip():
+        q &= Q(supporter__email_digest=_email_digest(criteria.email))
     if criteria.created_from is not None:
         q &= Q(created_at__gte=criteria.created_from)
     if criteria.created_to is not None:
@@ -160,9 +186,18 @@ def _domain_digest(domain: str) -> str:
     return email_domain_digest(domain)
 
 
+def _email_digest(email: str) -> str:
+    try:
+        return email_digest(email_canonical(email))
+    except EmailAddressInvalidError:
+        raise CriteriaError(_("This is not an email address.")) from None
+
+
 def signature_criteria_record(*, criteria: SignatureCriteria) -> dict[str, Any]:
     """The criteria as stored on a batch: hashes and digests, never an address or domain."""
     record: dict[str, Any] = {}
+    if criteria.organisation is not None:
+        record["organisation"] = str(criteria.organisation.public_id)
     if criteria.petition is not None:
         record["petition"] = criteria.petition.slug
     if criteria.ip.strip():
@@ -172,6 +207,8 @@ def signature_criteria_record(*, criteria: SignatureCriteria) -> dict[str, Any]:
         record["hash"] = _hash_clean(criteria.ip_hash)
     if criteria.domain.strip():
         record["domain_digest"] = _domain_digest(criteria.domain)
+    if criteria.email.strip():
+        record["email_digest"] = _email_digest(criteria.email)
     if criteria.created_from is not None:
         record["created_from"] = criteria.created_from.isoformat()
     if criteria.created_to is not None:
@@ -201,15 +238,7 @@ def invalidation_scope(criteria: SignatureCriteria) -> SignatureCriteria:
             _("Give at least one criterion: a petition, an IP, a domain or a time.")
         )
     statuses = tuple(s for s in criteria.statuses if s in INVALIDATABLE_STATUSES)
-    return SignatureCriteria(
-        petition=criteria.petition,
-        ip=criteria.ip,
-        ip_hash=criteria.ip_hash,
-        domain=criteria.domain,
-        created_from=criteria.created_from,
-        created_to=criteria.created_to,
-        statuses=statuses or INVALIDATABLE_STATUSES,
-    )
+    return dataclasses.replace(criteria, statuses=statuses or INVALIDATABLE_STATUSES)
 
 
 _SEARCH_PREFIXES = ("ip", "net", "domain", "hash")

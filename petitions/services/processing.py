@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from mailer import selectors as mail_selectors
@@ -80,7 +80,8 @@ def sign_attempt_process(*, attempt_id: int) -> SignResult:
     * nothing: a pending signature (and a supporter, with no name yet), and this
       attempt's confirmation email;
     * a pending signature: this attempt's confirmation email, at most once per
-      ``DUPLICATE_EMAIL_INTERVAL_SECONDS`` (anyone may type a stranger's address);
+      ``DUPLICATE_EMAIL_INTERVAL_SECONDS`` and while the signature has had fewer than
+      ``CONFIRM_EMAILS_MAX`` confirmation emails (anyone may type a stranger's address);
     * a confirmed signature: an "already signed" email, as rarely;
     * an invalidated or withdrawn one: nothing.
 
@@ -162,7 +163,13 @@ def _supporter_get_or_create(*, email: str, language: str) -> Supporter:
 def _signature_get_or_create(
     *, petition: Petition, supporter: Supporter, attempt: SignAttempt
 ) -> tuple[Signature, bool]:
-    signature = Signature(petition=petition, supporter=supporter, **attempt.signature_fields())
+    # A new signature is mailed at once: its first confirmation email counts.
+    signature = Signature(
+        petition=petition,
+        supporter=supporter,
+        confirm_emails_sent=1,
+        **attempt.signature_fields(),
+    )
     try:
         # The unique constraint decides duplicates; the savepoint lets this carry on.
         with transaction.atomic():
@@ -180,6 +187,9 @@ def _duplicate_claim(*, signature: Signature) -> bool:
 
     At most once per ``DUPLICATE_EMAIL_INTERVAL_SECONDS``: without the interval, anyone
     could flood a stranger's inbox through us by submitting their address over and over.
+    A pending signature gets at most ``CONFIRM_EMAILS_MAX`` confirmation emails in all
+    (reminders included); past that, repeat attempts are dropped like those within the
+    interval, silently: the request answered long before, the same for every address.
     The conditional update is the claim: of two concurrent duplicates only one mails.
     Invalidated and withdrawn signatures are never mailed about.
     """
@@ -188,13 +198,15 @@ def _duplicate_claim(*, signature: Signature) -> bool:
     now = timezone.now()
     interval = timedelta(seconds=settings.DUPLICATE_EMAIL_INTERVAL_SECONDS)
     changes: dict[str, object] = {"emailed_at": now}
+    claim = Signature.objects.filter(
+        pk=signature.pk, status=signature.status, emailed_at__lt=now - interval
+    )
     if signature.status == Signature.Status.PENDING:
         # The address is kept while a confirmation may still come (supporter_emails_drop).
         changes["confirmation_requested_at"] = now
-    claimed = Signature.objects.filter(
-        pk=signature.pk, status=signature.status, emailed_at__lt=now - interval
-    ).update(**changes)
-    return bool(claimed)
+        changes["confirm_emails_sent"] = F("confirm_emails_sent") + 1
+        claim = claim.filter(confirm_emails_sent__lt=settings.CONFIRM_EMAILS_MAX)
+    return bool(claim.update(**changes))
 
 
 def sign_attempts_delete(*, attempts: QuerySet[SignAttempt]) -> int:

@@ -30,7 +30,7 @@ _CHUNK = 500  # ids per IN (...) list: SQLite allows 999 parameters per statemen
 
 
 class LockdownConfirmationError(ValueError):
-    """The typed name does not match the campaign's title; nothing was changed."""
+    """The typed confirmation does not match the campaign; nothing was changed."""
 
 
 def petition_save(*, petition: Petition) -> Petition:
@@ -182,18 +182,31 @@ def petitions_retention_apply(*, now: datetime | None = None) -> int:
     return done
 
 
-def campaign_lockdown(*, campaign: Campaign, confirm_name: str, actor: Any = None) -> int:
+def campaign_lockdown(
+    *,
+    campaign: Campaign,
+    confirm_name: str = "",
+    confirm_slug: str | None = None,
+    actor: Any = None,
+) -> int:
     """Close every petition of a campaign and purge all its signers' personal data at once.
 
     Irreversible. ``confirm_name`` must be the campaign's title exactly (surrounding spaces
-    aside), otherwise ``LockdownConfirmationError`` is raised and nothing changes. Counts and
-    integrity numbers stay. Returns how many signatures were detached from a person.
+    aside), or, where the confirmation asked for the slug (the workspace), ``confirm_slug``
+    its slug; otherwise ``LockdownConfirmationError`` is raised and nothing changes. Counts
+    and integrity numbers stay. Returns how many signatures were detached from a person.
     """
-    title = campaign.title.strip()
-    if not title or (confirm_name or "").strip() != title:
-        raise LockdownConfirmationError(
-            _("The name typed does not match the campaign's title; nothing was changed.")
-        )
+    if confirm_slug is not None:
+        if not campaign.slug or confirm_slug.strip() != campaign.slug:
+            raise LockdownConfirmationError(
+                _("The text typed does not match the campaign's slug; nothing was changed.")
+            )
+    else:
+        title = campaign.title.strip()
+        if not title or (confirm_name or "").strip() != title:
+            raise LockdownConfirmationError(
+                _("The name typed does not match the campaign's title; nothing was changed.")
+            )
     now = timezone.now()
     with transaction.atomic():
         petitions = Petition.objects.filter(campaign=campaign)

@@ -178,19 +178,27 @@ def invalidation_preview_count(*, token: str, criteria: SignatureCriteria) -> in
 
 
 def signatures_invalidate(
-    *, criteria: SignatureCriteria, reason: str, expected_count: int, actor: Any = None
+    *,
+    criteria: SignatureCriteria,
+    reason: str,
+    expected_count: int,
+    actor: Any = None,
+    category: str = "",
 ) -> InvalidationBatch:
     """Invalidate every pending or confirmed signature matching ``criteria``, as one batch.
 
     ``expected_count`` is the number staff saw in the preview: if the matching signatures
     are now more or fewer, nothing changes and ``InvalidationCountChangedError`` is raised,
     so a decision is never applied to signatures nobody looked at. Counted signatures leave
-    their petitions' counts at once. Raises ``CriteriaError`` for unusable criteria or an
-    empty reason.
+    their petitions' counts at once. Criteria scoped to an organisation make the batch
+    that organisation's. Raises ``CriteriaError`` for unusable criteria, an empty reason or
+    an unknown ``category``.
     """
     reason = reason.strip()
     if not reason:
         raise CriteriaError(_("Say why these signatures are invalidated."))
+    if category and category not in InvalidationBatch.Category.values:
+        raise CriteriaError(_("Choose one of the listed reasons."))
     scope = invalidation_scope(criteria)
     with transaction.atomic():
         rows = list(
@@ -202,7 +210,9 @@ def signatures_invalidate(
         if len(rows) != expected_count:
             raise InvalidationCountChangedError(expected=expected_count, actual=len(rows))
         batch = InvalidationBatch.objects.create(
+            organisation=scope.organisation,
             created_by=actor if getattr(actor, "pk", None) else None,
+            category=category,
             reason=reason,
             criteria=signature_criteria_record(criteria=scope),
             count=len(rows),

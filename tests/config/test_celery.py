@@ -28,6 +28,7 @@ SCHEDULED = {
     "petitions.tasks.signature_ip_hashes_drop",
     "petitions.tasks.manage_link_requests_sweep",
     "petitions.tasks.supporters_unlinked_delete",
+    "petitions.tasks.signature_reminders_send",
     "campaigns.tasks.invitations_expired_delete",
     "updates.tasks.updates_tick",
 }
