@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('campaigns', '0004_members'),
         ('mailer', '0005_bulk_mail'),
-        ('petitions', '0013_consent_updates_live'),
+        ('petitions', '0014_consent_updates_live'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaigns', '0004_members'),
-        ('petitions', '0012_petition_editing'),
+        ('petitions', '0013_staff_tools_and_reminders'),
     ]
 
     operations = [
