@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from workspace.views import updates
+from workspace.views import update_actions, updates
 
 _CAMPAIGN = "<slug:org>/campaigns/<uuid:campaign>/updates/"
 _UPDATE = f"{_CAMPAIGN}<uuid:update>/"
@@ -10,7 +10,7 @@ _UPDATE = f"{_CAMPAIGN}<uuid:update>/"
 urlpatterns: list[URLPattern] = [
     path(_CAMPAIGN, updates.update_list, name="updates"),
     path(f"{_CAMPAIGN}new/", updates.update_new, name="update-new"),
-    path(f"{_CAMPAIGN}propose/", updates.update_propose, name="update-propose"),
+    path(f"{_CAMPAIGN}propose/", update_actions.update_propose, name="update-propose"),
     path(_UPDATE, updates.update_detail, name="update"),
     path(f"{_UPDATE}edit/", updates.update_edit, name="update-edit"),
     path(f"{_UPDATE}preview/", updates.update_preview, name="update-preview"),
@@ -19,10 +19,10 @@ urlpatterns: list[URLPattern] = [
         updates.update_preview_html,
         name="update-preview-html",
     ),
-    path(f"{_UPDATE}test/", updates.update_test, name="update-test"),
-    path(f"{_UPDATE}send/", updates.update_send, name="update-send"),
-    path(f"{_UPDATE}schedule/", updates.update_schedule, name="update-schedule"),
-    path(f"{_UPDATE}cancel/", updates.update_cancel, name="update-cancel"),
-    path(f"{_UPDATE}delete/", updates.update_delete, name="update-delete"),
+    path(f"{_UPDATE}test/", update_actions.update_test, name="update-test"),
+    path(f"{_UPDATE}send/", update_actions.update_send, name="update-send"),
+    path(f"{_UPDATE}schedule/", update_actions.update_schedule, name="update-schedule"),
+    path(f"{_UPDATE}cancel/", update_actions.update_cancel, name="update-cancel"),
+    path(f"{_UPDATE}delete/", update_actions.update_delete, name="update-delete"),
     path(f"{_UPDATE}progress.json", updates.update_progress, name="update-progress"),
 ]

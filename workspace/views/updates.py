@@ -1,8 +1,9 @@
-"""Updates to a campaign's supporters: write, preview, test, send or schedule, watch it go.
+"""Updates to a campaign's supporters: list, write, see, preview and watch them go out.
 
 Every member may read (``Action.VIEW``); campaigners and owners write and send
 (``Action.UPDATE_SEND``), and the services check that again. What the page says about a
-send (how many it reaches, that a second click changed nothing) comes from the services.
+send (how many it reaches, that a second click changed nothing) comes from the services. The
+POST actions (test, send, schedule, cancel, delete, propose) are in ``update_actions``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from campaigns.access import Action, role_allows
 from campaigns.models import Campaign
-from petitions.models import Petition
 from updates import selectors, services
 from updates.emails import update_render_sample
 from updates.forms import ScheduleForm, TestForm, UpdateForm
@@ -31,14 +31,14 @@ from updates.models import Update
 from workspace.access import campaign_for_member, member_view, signed_in_user
 
 
-def _update_for_member(request: HttpRequest, campaign: Campaign, public_id: uuid.UUID) -> Update:
+def update_for_member(request: HttpRequest, campaign: Campaign, public_id: uuid.UUID) -> Update:
     update = selectors.update_of_campaign(campaign=campaign, public_id=public_id)
     if update is None:
         raise Http404("No such update")
     return update
 
 
-def _update_url(update: Update, name: str = "workspace:update") -> str:
+def update_url(update: Update, name: str = "workspace:update") -> str:
     campaign = update.campaign
     return reverse(
         name,
@@ -50,8 +50,8 @@ def _update_url(update: Update, name: str = "workspace:update") -> str:
     )
 
 
-def _redirect(update: Update) -> HttpResponseRedirect:
-    return HttpResponseRedirect(_update_url(update))
+def update_redirect(update: Update) -> HttpResponseRedirect:
+    return HttpResponseRedirect(update_url(update))
 
 
 def _base_context(request: HttpRequest, campaign: Campaign) -> dict[str, object]:
@@ -102,7 +102,7 @@ def update_new(request: HttpRequest, campaign: uuid.UUID) -> HttpResponse:
             body=form.cleaned_data["body"],
         )
         messages.success(request, _("Draft saved. Preview it, send yourself a test, then send it."))
-        return _redirect(update)
+        return update_redirect(update)
     context = _base_context(request, the_campaign) | {"form": form, "update": None}
     status = 422 if form.is_bound else 200
     return render(request, "workspace/updates/edit.html", context, status=status)
@@ -111,12 +111,12 @@ def update_new(request: HttpRequest, campaign: uuid.UUID) -> HttpResponse:
 @member_view(Action.UPDATE_SEND)
 def update_edit(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
+    the_update = update_for_member(request, the_campaign, update)
     if not the_update.editable:
         messages.error(
             request, _("This update is being sent or was sent: it can no longer change.")
         )
-        return _redirect(the_update)
+        return update_redirect(the_update)
     initial = {"subject": the_update.subject, "body": the_update.body}
     form = UpdateForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -133,7 +133,7 @@ def update_edit(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
             )
         else:
             messages.success(request, pgettext("updates", "Saved."))
-        return _redirect(the_update)
+        return update_redirect(the_update)
     context = _base_context(request, the_campaign) | {"form": form, "update": the_update}
     status = 422 if form.is_bound else 200
     return render(request, "workspace/updates/edit.html", context, status=status)
@@ -143,7 +143,7 @@ def update_edit(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
 @member_view(Action.VIEW)
 def update_detail(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
+    the_update = update_for_member(request, the_campaign, update)
     summary = selectors.update_audience_summary(campaign=the_campaign)
     progress = selectors.update_progress(update=the_update)
     context = _base_context(request, the_campaign) | {
@@ -175,7 +175,7 @@ def _language_asked(campaign: Campaign, language: str | None) -> str:
 @member_view(Action.VIEW)
 def update_preview(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
+    the_update = update_for_member(request, the_campaign, update)
     languages = _preview_languages(
         the_campaign, selectors.update_audience_summary(campaign=the_campaign).languages
     )
@@ -221,153 +221,12 @@ def update_preview_html(
     request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID, language: str
 ) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
+    the_update = update_for_member(request, the_campaign, update)
     language = _language_asked(the_campaign, language)
     rendered = update_render_sample(update=the_update, language=language)
     response = HttpResponse(rendered.html, content_type="text/html; charset=utf-8")
     add_never_cache_headers(response)
     return response
-
-
-@require_POST
-@member_view(Action.UPDATE_SEND)
-def update_test(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
-    the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
-    form = TestForm(request.POST)
-    language = form.cleaned_data["language"] if form.is_valid() else the_campaign.language
-    user = signed_in_user(request)
-    try:
-        services.update_test_send(actor=user, update=the_update, language=language)
-    except services.UpdateTestTooSoonError:
-        messages.error(request, _("A test was sent to you a moment ago. Wait half a minute."))
-    except ValueError:
-        messages.error(request, _("Your account has no email address to send a test to."))
-    else:
-        messages.success(
-            request, _("A test is on its way to %(address)s.") % {"address": user.email}
-        )
-    return _redirect(the_update)
-
-
-@require_POST
-@member_view(Action.UPDATE_SEND)
-def update_send(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
-    the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
-    try:
-        size = services.update_send(actor=signed_in_user(request), update=the_update)
-    except services.UpdateAlreadySentError:
-        messages.info(
-            request, _("This update is already being sent (or was sent): nothing was sent twice.")
-        )
-    except services.UpdateInvalidError:
-        messages.error(request, _("Write a subject and a message before sending."))
-    except services.UpdateAudienceEmptyError:
-        messages.error(
-            request,
-            _("Nobody would receive this update: no confirmed signer has agreed to updates yet."),
-        )
-    else:
-        messages.success(
-            request,
-            ngettext("Sending to %(count)s supporter.", "Sending to %(count)s supporters.", size)
-            % {"count": size},
-        )
-    return _redirect(the_update)
-
-
-@require_POST
-@member_view(Action.UPDATE_SEND)
-def update_schedule(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
-    the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
-    form = ScheduleForm(request.POST)
-    if not form.is_valid():
-        for error in form.errors.get("send_at", []):
-            messages.error(request, str(error))
-        return _redirect(the_update)
-    try:
-        services.update_schedule(
-            actor=signed_in_user(request), update=the_update, when=form.cleaned_data["send_at"]
-        )
-    except services.UpdateScheduleError:
-        messages.error(request, _("Choose a time at least a minute from now and within a year."))
-    except services.UpdateAlreadySentError:
-        messages.info(request, _("This update is already being sent (or was sent)."))
-    except services.UpdateInvalidError:
-        messages.error(request, _("Write a subject and a message before scheduling."))
-    except services.UpdateAudienceEmptyError:
-        messages.error(
-            request,
-            _("Nobody would receive this update: no confirmed signer has agreed to updates yet."),
-        )
-    else:
-        messages.success(request, pgettext("updates", "Scheduled."))
-    return _redirect(the_update)
-
-
-@require_POST
-@member_view(Action.UPDATE_SEND)
-def update_cancel(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
-    the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
-    try:
-        status = services.update_cancel(actor=signed_in_user(request), update=the_update)
-    except services.UpdateNotCancellableError:
-        messages.info(
-            request, _("There is nothing to cancel: the update is not scheduled or going out.")
-        )
-    else:
-        if status == Update.Status.DRAFT:
-            messages.success(request, _("The schedule is cancelled; the update is a draft again."))
-        else:
-            messages.success(request, _("Stopped. What was already handed over stays sent."))
-    return _redirect(the_update)
-
-
-@require_POST
-@member_view(Action.UPDATE_SEND)
-def update_delete(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
-    the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
-    if services.update_delete(actor=signed_in_user(request), update=the_update):
-        messages.success(request, _("The draft is deleted."))
-    else:
-        messages.error(request, _("Only a draft can be deleted."))
-        return _redirect(the_update)
-    return HttpResponseRedirect(
-        reverse(
-            "workspace:updates",
-            kwargs={"org": the_campaign.organisation.slug, "campaign": the_campaign.public_id},
-        )
-    )
-
-
-@require_POST
-@member_view(Action.UPDATE_SEND)
-def update_propose(request: HttpRequest, campaign: uuid.UUID) -> HttpResponse:
-    the_campaign = campaign_for_member(request, campaign)
-    try:
-        petition = Petition.objects.get(
-            campaign=the_campaign, public_id=uuid.UUID(request.POST.get("petition", ""))
-        )
-    except (ValueError, Petition.DoesNotExist):
-        raise Http404("No such petition") from None
-    try:
-        update = services.update_propose(
-            actor=signed_in_user(request), petition=petition, origin=request.POST.get("origin", "")
-        )
-    except ValueError:
-        messages.error(request, _("That petition has no such outcome to tell supporters about."))
-        return HttpResponseRedirect(
-            reverse(
-                "workspace:updates",
-                kwargs={"org": the_campaign.organisation.slug, "campaign": the_campaign.public_id},
-            )
-        )
-    messages.success(request, _("A draft is ready: read it, change what you like, then send it."))
-    return HttpResponseRedirect(_update_url(update, "workspace:update-edit"))
 
 
 _STATUS_LABELS = {
@@ -392,7 +251,7 @@ def progress_label(progress: selectors.UpdateProgress) -> str:
 @member_view(Action.VIEW)
 def update_progress(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
-    the_update = _update_for_member(request, the_campaign, update)
+    the_update = update_for_member(request, the_campaign, update)
     progress = selectors.update_progress(update=the_update)
     response = JsonResponse(progress.as_json() | {"label": progress_label(progress)})
     add_never_cache_headers(response)
