@@ -21,9 +21,10 @@ from collections.abc import Iterable
 from typing import Any
 
 # The path segment before every URL segment that is a signed token (petitions/urls.py,
-# /workspace/invitations/<token>/ and the password-reset link /workspace/account/reset/<token>/;
+# /workspace/invitations/<token>/, the unsubscribe links /u/<token>/ of updates/urls.py and
+# the password-reset link /workspace/account/reset/<token>/;
 # tests/security/test_log_scrubbing.py fails when a new token URL is not covered).
-TOKEN_PATH_PREFIXES = ("confirm", "manage", "invitations", "reset")
+TOKEN_PATH_PREFIXES = ("confirm", "manage", "invitations", "u", "reset")
 REPLACEMENT = "[token]"
 
 # Request attributes and META entries that hold the path or a URL of this site.

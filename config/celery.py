@@ -13,12 +13,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # docker-compose.yml): thousands of emails or other bulk work on "default" and "mail" can
 # then never hold back the count refresh or the outbox sweep.
 PERIODIC_QUEUE = "periodic"
+# Bulk mail's send tasks: a mailing to 100 000 people fills this queue, never "mail".
+BULK_QUEUE = "bulk"
+BULK_TASKS = frozenset({"mailer.tasks.mailing_send"})
 
 
 def task_route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> Any:
-    """Celery router: beat's tasks to the periodic queue, email to "mail", the rest default."""
+    """Celery router: beat's tasks to "periodic", bulk mail to "bulk", email to "mail"."""
     if name in {entry["task"] for entry in app.conf.beat_schedule.values()}:
         return {"queue": PERIODIC_QUEUE}
+    if name in BULK_TASKS:
+        # Mailings to many people: their own queue and workers (docs/emails.md).
+        return {"queue": BULK_QUEUE}
     if name.startswith("mailer.tasks."):
         # Transactional email has its own queue so a bulk job never delays a confirmation.
         return {"queue": "mail"}

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "trust",
     "campaigns",
     "petitions",
+    "updates",
     "mailer",
     "workspace",
 ]
@@ -288,10 +289,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Starts scheduled updates that are due; marks updates sent once every delivery is done.
+    "updates-tick": {
+        "task": "updates.tasks.updates_tick",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Re-enqueues outbox rows whose task was lost (broker down at commit time, worker killed).
     # Often: with MAILER_CLAIM_LEASE_SECONDS it bounds how late mail from a dead worker is.
     "outbox-requeue": {
         "task": "mailer.tasks.outbox_requeue",
+        "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
+        "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
+    },
+    # Bulk mail: batches of dead workers back to the queue, rows in doubt to "unknown",
+    # lost send tasks enqueued again, finished mailings marked done.
+    "mailings-sweep": {
+        "task": "mailer.tasks.mailings_sweep",
         "schedule": float(MAILER_REQUEUE_INTERVAL_SECONDS),
         "options": {"expires": float(MAILER_REQUEUE_INTERVAL_SECONDS)},
     },
@@ -361,6 +375,29 @@ MAILER_CLAIM_LEASE_SECONDS = MAILER_SEND_TIME_LIMIT_SECONDS + 20
 # (every MAILER_REQUEUE_INTERVAL_SECONDS) enqueues it again: broker down, task lost.
 MAILER_REQUEUE_AFTER_SECONDS = env_int("SBOR_MAIL_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 
+# Bulk mail (docs/emails.md, "Bulk mail"): mailings to many people travel on the "bulk"
+# queue, in batches, and never delay transactional mail on "mail".
+# The provider's quota in messages per second, shared by every bulk worker through Redis
+# (0: no limit).
+MAILER_BULK_RATE = env_int("SBOR_MAIL_BULK_RATE", 0, minimum=0)
+# Deliveries a send task claims at once: one SMTP connection, or one ESP call, per batch.
+MAILER_BULK_BATCH_SIZE = env_int("SBOR_MAIL_BULK_BATCH_SIZE", 100, minimum=1)
+# Send tasks started per mailing; each claims batches until none are left. Match it to the
+# bulk workers' total concurrency.
+MAILER_BULK_TASKS = env_int("SBOR_MAIL_BULK_TASKS", 2, minimum=1)
+# A send task hands its mailing over to a fresh task after this long, so a task's life stays
+# short and mailings started later get their turn.
+MAILER_BULK_TASK_SECONDS = env_int("SBOR_MAIL_BULK_TASK_SECONDS", 60, minimum=1)
+# A batch claimed by a worker that died is given to another after this long; a row being
+# handed to the provider by a worker that died is recorded "unknown" after
+# MAILER_CLAIM_LEASE_SECONDS and never sent again.
+MAILER_BULK_LEASE_SECONDS = env_int("SBOR_MAIL_BULK_LEASE_SECONDS", 120, minimum=1)
+# The sweep enqueues new send tasks for a mailing that has had none at work for this long.
+MAILER_BULK_STALE_SECONDS = env_int("SBOR_MAIL_BULK_STALE_SECONDS", 60, minimum=1)
+# "auto": one ESP call per batch where the backend supports batch sending (anymail's test
+# and Mailgun backends); "off": one message at a time over one connection, always.
+MAILER_BULK_BATCH_API = env_choice("SBOR_MAIL_BULK_BATCH_API", ("auto", "off"), "auto")
+
 # --- Petitions ----------------------------------------------------------------------------
 # How long a confirmation link and code stay valid.
 CONFIRM_MAX_AGE_DAYS = env_int("SBOR_CONFIRM_MAX_AGE_DAYS", 14, minimum=1)
@@ -381,6 +418,13 @@ if any(delay >= CONFIRM_MAX_AGE_DAYS * 86400 for delay in CONFIRM_REMINDER_DELAY
 # Confirmation emails per signature in all: the first, those for repeat sign attempts and
 # the reminders. Anyone can type a stranger's address; this bounds what the stranger gets.
 CONFIRM_EMAILS_MAX = env_int("SBOR_CONFIRM_EMAILS_MAX", 4, minimum=1)
+
+# --- Updates to supporters ----------------------------------------------------------------
+# How long the unsubscribe and preferences links in an update keep working. Long: people
+# unsubscribe from old emails, and RFC 8058 asks that the one-click link last.
+UPDATES_LINK_MAX_AGE_DAYS = env_int("SBOR_UPDATES_LINK_MAX_AGE_DAYS", 365, minimum=30)
+# People added to an update's mailing per step of its planning (one query and one INSERT).
+UPDATES_PLAN_CHUNK = env_int("SBOR_UPDATES_PLAN_CHUNK", 1000, minimum=1)
 
 # --- Trust: fraud resistance and privacy ---------------------------------------------------
 # How many proxies in front of the app append to X-Forwarded-For. 0: use REMOTE_ADDR only,

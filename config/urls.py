@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("workspace/", include("workspace.urls")),
     path("healthz", healthz, name="healthz"),
+    path("", include("updates.urls")),
     path("", include("petitions.urls")),
     path("", include("campaigns.urls")),
 ]

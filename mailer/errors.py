@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import smtplib
 
+import requests
 from anymail.exceptions import (
+    AnymailAPIError,
     AnymailError,
     AnymailInvalidAddress,
     AnymailRecipientsRefused,
@@ -46,3 +48,38 @@ def send_error_describe(exc: BaseException) -> str:
         detail = f" HTTP {exc.status_code}"
     text = f"{type(exc).__name__}{detail}: {exc}"
     return _ADDRESS.sub("<address>", text)[:200]
+
+
+def send_error_is_in_doubt(exc: BaseException) -> bool:
+    """True when the provider may have accepted the message despite the error.
+
+    A definite answer (an SMTP reply code, an HTTP status, a refused address) or an error
+    raised while the message was still being put together means it was not accepted. A
+    connection lost or timing out mid-conversation, or anything unexpected, leaves it in
+    doubt: bulk mail then records the delivery "unknown" rather than send it twice.
+    """
+    if isinstance(
+        exc,
+        smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused | AnymailRecipientsRefused,
+    ):
+        return False
+    if isinstance(exc, AnymailAPIError):
+        if exc.status_code is not None:
+            # An error status is a "no"; a success the backend could not read is in doubt.
+            return 200 <= exc.status_code < 300
+        # Anymail wraps the requests exception; one raised before connecting sent nothing.
+        return not isinstance(exc.__cause__, requests.exceptions.ConnectTimeout) and not (
+            _refused_connection(exc.__cause__)
+        )
+    if isinstance(exc, AnymailError):
+        return False  # a payload or configuration problem, found before any call
+    # A message that could not be built (a header with a line break, say) never left.
+    return not isinstance(exc, ValueError | TypeError | LookupError)
+
+
+def _refused_connection(exc: BaseException | None) -> bool:
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    reason = exc.args[0] if exc.args else None
+    # urllib3's MaxRetryError(reason=NewConnectionError): the TCP connection never opened.
+    return type(getattr(reason, "reason", None)).__name__ == "NewConnectionError"

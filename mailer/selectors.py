@@ -8,6 +8,14 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import In
 
+# Bulk mail (mailer.bulk), re-exported: feature apps use one module for reading mail.
+from mailer.bulk.selectors import MailingProgress as MailingProgress
+from mailer.bulk.selectors import deliveries_of_recipient as deliveries_of_recipient
+from mailer.bulk.selectors import mailing_get as mailing_get
+from mailer.bulk.selectors import mailing_progress as mailing_progress
+from mailer.bulk.selectors import mailings_progress as mailings_progress
+from mailer.bulk.selectors import suppressed_digests as suppressed_digests
+from mailer.bulk.selectors import suppression_exists as suppression_exists
 from mailer.models import AboutKey, OutboxMessage
 
 UNSENT = (OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING)

@@ -21,6 +21,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from common.tasks import enqueue_now, enqueue_on_commit
+
+# Bulk mail (mailer.bulk), re-exported: feature apps use one module for writing mail.
+from mailer.bulk.planning import MailingNotPlanning as MailingNotPlanning
+from mailer.bulk.planning import PlannedRecipient as PlannedRecipient
+from mailer.bulk.planning import deliveries_add as deliveries_add
+from mailer.bulk.planning import deliveries_delete as deliveries_delete
+from mailer.bulk.planning import mailing_cancel as mailing_cancel
+from mailer.bulk.planning import mailing_create as mailing_create
+from mailer.bulk.planning import mailing_delete as mailing_delete
+from mailer.bulk.planning import mailing_start as mailing_start
+from mailer.bulk.suppression import delivery_status_record as delivery_status_record
+from mailer.bulk.suppression import suppression_add as suppression_add
+from mailer.bulk.suppression import suppression_remove as suppression_remove
 from mailer.errors import send_error_describe, send_error_is_transient
 from mailer.models import OutboxMessage
 from mailer.registry import Envelope, email_type_get

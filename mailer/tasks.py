@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 
 from mailer import services
+from mailer.bulk import sending as bulk_sending
+from mailer.bulk import sweep as bulk_sweep
 
 
 # The hard time limit ends a send stuck with the provider; the claim lease outlasts it, so
@@ -29,3 +31,20 @@ def outbox_send(self: Any, message_id: int) -> str:
 @shared_task(ignore_result=True)
 def outbox_requeue() -> int:
     return services.outbox_requeue()
+
+
+# Bulk mail travels on its own queue ("bulk", config/celery.py), so transactional mail on
+# "mail" never waits behind a mailing. A task sends batches for MAILER_BULK_TASK_SECONDS,
+# then hands over to a fresh task; the hard time limit leaves room for a batch in hand.
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    time_limit=settings.MAILER_BULK_TASK_SECONDS + 2 * settings.MAILER_SEND_TIME_LIMIT_SECONDS,
+)
+def mailing_send(mailing_id: int) -> str:
+    return bulk_sending.mailing_send(mailing_id=mailing_id).status
+
+
+@shared_task(ignore_result=True)
+def mailings_sweep() -> dict[str, int]:
+    return bulk_sweep.mailings_sweep()

@@ -52,18 +52,29 @@ def supporter_ref_expression(*, supporter_pk: Any = None) -> Expression:
     return Concat(Value(_SUPPORTER_REF), Cast(pk, output_field=CharField()))
 
 
-def _supporter_of(message: OutboxMessage) -> Supporter | None:
-    prefix, _, supporter_id = message.recipient_ref.partition(":")
+def supporter_id_from_ref(recipient_ref: str) -> int | None:
+    """The supporter id a ``supporter_ref`` names; None for any other reference."""
+    prefix, _, supporter_id = recipient_ref.partition(":")
     if f"{prefix}:" != _SUPPORTER_REF or not supporter_id.isdigit():
+        return None
+    return int(supporter_id)
+
+
+def _supporter_of(message: OutboxMessage) -> Supporter | None:
+    supporter_id = supporter_id_from_ref(message.recipient_ref)
+    if supporter_id is None:
         raise ValueError("not a petitions message")
-    return Supporter.objects.filter(pk=int(supporter_id)).first()
+    return Supporter.objects.filter(pk=supporter_id).first()
 
 
 def supporters_mail_delete(*, supporter_ids: Collection[int]) -> int:
-    """Delete every outbox row to these supporters (when they are deleted); returns how many."""
-    return mailer.outbox_messages_delete(
-        recipient_refs=[supporter_ref(supporter_id=pk) for pk in supporter_ids]
-    )
+    """Delete every outbox row and bulk delivery to these supporters (when they are
+    deleted); returns how many outbox rows went."""
+    refs = [supporter_ref(supporter_id=pk) for pk in supporter_ids]
+    # An update planned for them is not sent to them (the builder would skip them anyway),
+    # and no row keeps saying that they were on a campaign's list.
+    mailer.deliveries_delete(recipient_refs=refs)
+    return mailer.outbox_messages_delete(recipient_refs=refs)
 
 
 def absolute_url(path: str) -> str:

@@ -109,6 +109,19 @@ class Consent(models.Model):
                 fields=["supporter", "campaign", "purpose"], name="consent_one_per_purpose"
             ),
         ]
+        indexes = [
+            # The audience of a campaign's updates, walked by supporter id in chunks
+            # (petitions.selectors.audience): each chunk reads only live consents.
+            models.Index(
+                fields=["campaign", "supporter"],
+                name="consent_updates_live",
+                condition=models.Q(
+                    purpose="campaign_updates",
+                    confirmed_at__isnull=False,
+                    withdrawn_at__isnull=True,
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"consent {self.purpose} v{self.wording_version}"

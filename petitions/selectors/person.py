@@ -136,6 +136,19 @@ def supporter_data_export(*, supporter: Supporter) -> dict[str, Any]:
             for message in mail_selectors.outbox_messages_of_recipient(
                 recipient_ref=emails.supporter_ref(supporter_id=supporter.pk)
             )
+        ]
+        + [
+            # Updates from campaigns (bulk mail): one delivery row each.
+            {
+                "kind": delivery.mailing.kind,
+                "status": delivery.status,
+                "language": delivery.language,
+                "created_at": _iso(delivery.mailing.created_at),
+                "sent_at": _iso(delivery.sent_at),
+            }
+            for delivery in mail_selectors.deliveries_of_recipient(
+                recipient_ref=emails.supporter_ref(supporter_id=supporter.pk)
+            )
         ],
     }
 

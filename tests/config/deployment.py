@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.config.processes import BASE_DIR
 
-APP_SERVICES = ["migrate", "web", "worker", "periodic", "beat"]
+APP_SERVICES = ["migrate", "web", "worker", "bulk", "periodic", "beat"]
 
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<rest>(?:[^{}]|\$\{[^{}]*\})*))?\}")

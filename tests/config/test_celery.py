@@ -11,12 +11,14 @@ from django.conf import settings
 import campaigns.tasks  # noqa: F401 - registers its tasks with the app
 import mailer.tasks
 import petitions.tasks
+import updates.tasks
 from config.celery import app
 
 SCHEDULED = {
     "petitions.tasks.signature_counts_refresh",
     "petitions.tasks.signature_counts_repair",
     "mailer.tasks.outbox_requeue",
+    "mailer.tasks.mailings_sweep",
     "petitions.tasks.sign_attempts_sweep",
     "petitions.tasks.petition_integrity_refresh",
     "petitions.tasks.supporter_emails_drop",
@@ -28,6 +30,7 @@ SCHEDULED = {
     "petitions.tasks.supporters_unlinked_delete",
     "petitions.tasks.signature_reminders_send",
     "campaigns.tasks.invitations_expired_delete",
+    "updates.tasks.updates_tick",
 }
 
 
@@ -120,6 +123,7 @@ def test_a_scheduled_run_expires_before_the_next_one_is_due(task):
 def test_each_scheduled_task_name_is_a_registered_task(name):
     assert petitions.tasks.signature_counts_refresh.name in app.tasks
     assert mailer.tasks.outbox_send.name in app.tasks
+    assert updates.tasks.updates_tick.name in app.tasks
     assert name in app.tasks
 
 

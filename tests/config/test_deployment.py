@@ -16,7 +16,7 @@ from config.celery import app as celery_app
 from tests.config.deployment import APP_SERVICES, SECRETS, container_env, dockerfile, interpolate
 from tests.config.processes import BASE_DIR
 
-WORKERS = ["worker", "periodic"]
+WORKERS = ["worker", "bulk", "periodic"]
 RESPAWN = ["python", "-m", "common.respawn"]
 
 
@@ -168,14 +168,15 @@ def test_the_workers_consume_every_queue_the_code_routes_tasks_to(services):
         assert argv[:4] == ["celery", "-A", "config", "worker"]
         queues[name] = set(option(argv, "--queues", "-Q").split(","))
 
-    assert queues["worker"] | queues["periodic"] == queues_used_by_the_code()
-    assert queues == {"worker": {"default", "mail"}, "periodic": {"periodic"}}
+    assert set().union(*queues.values()) == queues_used_by_the_code()
+    assert queues == {"worker": {"default", "mail"}, "bulk": {"bulk"}, "periodic": {"periodic"}}
 
 
 def test_every_beat_task_goes_to_the_periodic_queue_and_email_to_the_mail_queue():
     for entry in celery_app.conf.beat_schedule.values():
         assert queue_of(entry["task"]) == "periodic", entry["task"]
     assert queue_of("mailer.tasks.outbox_send") == "mail"
+    assert queue_of("mailer.tasks.mailing_send") == "bulk"
     assert queue_of("petitions.tasks.not_periodic_example") == "default"
 
 

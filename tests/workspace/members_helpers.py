@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from django.core import mail
 
 from campaigns.models import Invitation, Organisation
@@ -14,12 +13,6 @@ from tests.factories import member_create, tasks_run_on_commit, workspace_login
 from workspace import tokens
 
 _LINK = re.compile(r"https?://[^/\s]+(/workspace/invitations/[^/\s]+/)")
-
-
-@pytest.fixture
-def account_urls(settings: Any) -> None:
-    """Account pages, real or placeholders (see tests/workspace/account_urls.py)."""
-    settings.ROOT_URLCONF = "tests.workspace.account_urls"
 
 
 def verified(user: Any) -> Any:

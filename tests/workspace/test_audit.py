@@ -22,13 +22,12 @@ from tests.factories import (
     workspace_login,
 )
 from tests.workspace.members_helpers import (
-    account_urls,  # noqa: F401 - the fixture, used below
     invite,
     owner_signed_in,
     verified,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("account_urls")]
+pytestmark = pytest.mark.django_db
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 

@@ -36,7 +36,6 @@ from tests.factories import (
 )
 from tests.security.xss import PAYLOADS, assert_inert
 from tests.workspace.members_helpers import (
-    account_urls,  # noqa: F401 - the fixture, used below
     html_part,
     invite,
     link_path,
@@ -47,7 +46,7 @@ from tests.workspace.members_helpers import (
 )
 from workspace import tokens
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("account_urls")]
+pytestmark = pytest.mark.django_db
 
 INVALID = "This invitation link is no longer valid"
 PASSWORD = "correct horse battery staple"

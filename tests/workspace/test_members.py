@@ -16,13 +16,12 @@ from campaigns.services import audit as audit_services
 from campaigns.services import members as services
 from tests.factories import member_create, organisation_create, organiser_create, workspace_login
 from tests.workspace.members_helpers import (
-    account_urls,  # noqa: F401 - the fixture, used below
     invite,
     owner_signed_in,
     verified,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("account_urls")]
+pytestmark = pytest.mark.django_db
 
 LAST_OWNER = "An organisation must keep at least one owner"
 

@@ -26,7 +26,7 @@ from tests.factories import (
 )
 from tests.html import elements
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.workspace.two_factor_urls")]
+pytestmark = pytest.mark.django_db
 
 BAD_IP = "203.0.113.7"
 OTHER_IP = "198.51.100.20"
@@ -108,7 +108,7 @@ def test_an_owner_without_a_verified_second_factor_is_sent_to_the_two_factor_ste
     for page, data in _pages(owner, petition):
         response = visit(client, page, data)
         assert response.status_code == 302, page
-        assert response["Location"].startswith("/workspace/two-factor/?next=")
+        assert response["Location"].startswith("/workspace/account/two-factor/?next=")
         assert "someone@example.net" not in response.content.decode()
     assert not AuditEntry.objects.exists()
 

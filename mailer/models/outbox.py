@@ -1,4 +1,4 @@
-"""The outbox: one row per email, written in the business transaction that causes it.
+"""The outbox: one row per transactional email, written in the transaction that causes it.
 
 A Celery task claims the row, sends, and records the outcome, so a crash between any two
 steps leaves a row that the periodic requeue task picks up again.
