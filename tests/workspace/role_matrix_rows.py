@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from campaigns.access import Action
 from campaigns.models import AuditEntry, Campaign, Invitation, Membership, Role
+from mailer.models import OutboxMessage
 from petitions.models import InvalidationBatch, Petition, Signature
 from petitions.selectors.criteria import SignatureCriteria
 from petitions.services import organisation_review
@@ -31,6 +32,9 @@ from tests.factories import (
     signature_create,
 )
 from tests.workspace.members_helpers import verified
+from updates import services as updates
+from updates.emails import user_ref
+from updates.models import Update
 
 # --- The organisation the requests act on --------------------------------------------------
 
@@ -76,6 +80,36 @@ class World:
     @cached_property
     def signature(self) -> Signature:
         return signature_create(petition=self.open_petition, confirmed=True)
+
+    @cached_property
+    def won_petition(self) -> Petition:
+        return petition_create(campaign=self.published, status=Petition.Status.WON)
+
+    @cached_property
+    def supporter(self) -> Signature:
+        """A confirmed signer who agreed to updates: an update has someone to reach."""
+        return signature_create(petition=self.open_petition, confirmed=True, consent_updates=True)
+
+    @cached_property
+    def update(self) -> Update:
+        """A draft update of the published campaign."""
+        return updates.update_create(
+            actor=verified(self.founder.user),
+            campaign=self.published,
+            subject="News from the court",
+            body="The hearing is on Monday.",
+        )
+
+    @cached_property
+    def scheduled_update(self) -> Update:
+        self.supporter  # noqa: B018 - someone to send it to
+        update = self.update
+        updates.update_schedule(
+            actor=verified(self.founder.user),
+            update=update,
+            when=timezone.now() + datetime.timedelta(days=1),
+        )
+        return update
 
     @property
     def criteria(self) -> str:
@@ -145,6 +179,26 @@ def _invitation(world: World) -> dict[str, Any]:
     return {"public_id": world.invitation.public_id}
 
 
+def _update(world: World) -> dict[str, Any]:
+    return {"campaign": world.published.public_id, "update": world.update.public_id}
+
+
+def _update_with_audience(world: World) -> dict[str, Any]:
+    world.supporter  # noqa: B018 - someone to send it to
+    return _update(world)
+
+
+def _scheduled_update(world: World) -> dict[str, Any]:
+    return {"campaign": world.published.public_id, "update": world.scheduled_update.public_id}
+
+
+def _update_status(status: str) -> Done:
+    def done(world: World, me: Membership) -> bool:
+        return bool(_fresh(world.update).status == status)
+
+    return done
+
+
 def _batch(world: World) -> dict[str, Any]:
     return {"batch": world.invalidation.public_id}
 
@@ -210,6 +264,9 @@ class Row:
     done: Done | None = None
     # The body names organisation A's objects (a petition in the criteria).
     data_names_objects: bool = False
+    # Whether the organisation's audit log records it (drafts of updates and their tests
+    # are not recorded; sending, scheduling and cancelling are).
+    audited: bool = True
 
     @property
     def id(self) -> str:
@@ -438,6 +495,94 @@ ROWS: list[Row] = [
         _batch,
         done=lambda world, me: _fresh(world.invalidation).revalidated_at is not None,
     ),
+    # Updates to a campaign's supporters.
+    Row("updates", Action.VIEW, "GET", _published_campaign),
+    Row("update-new", Action.UPDATE_SEND, "GET", _published_campaign),
+    Row(
+        "update-new",
+        Action.UPDATE_SEND,
+        "POST",
+        _published_campaign,
+        data=lambda world: {"subject": "A new update", "body": "Thank you for signing."},
+        done=lambda world, me: Update.objects.filter(subject="A new update").exists(),
+        audited=False,
+    ),
+    Row(
+        "update-propose",
+        Action.UPDATE_SEND,
+        "POST",
+        _published_campaign,
+        data=lambda world: {
+            "petition": world.won_petition.public_id,
+            "origin": Update.Origin.WON,
+        },
+        done=lambda world, me: Update.objects.filter(
+            petition=world.won_petition, origin=Update.Origin.WON
+        ).exists(),
+        audited=False,
+    ),
+    Row("update", Action.VIEW, "GET", _update),
+    Row("update-edit", Action.UPDATE_SEND, "GET", _update),
+    Row(
+        "update-edit",
+        Action.UPDATE_SEND,
+        "POST",
+        _update,
+        data=lambda world: {"subject": "Renamed by the matrix", "body": "Still on Monday."},
+        done=lambda world, me: _fresh(world.update).subject == "Renamed by the matrix",
+        audited=False,
+    ),
+    Row("update-preview", Action.VIEW, "GET", _update),
+    Row(
+        "update-preview-html",
+        Action.VIEW,
+        "GET",
+        lambda world: {**_update(world), "language": "en"},
+    ),
+    Row(
+        "update-test",
+        Action.UPDATE_SEND,
+        "POST",
+        _update,
+        data=lambda world: {"language": "en"},
+        done=lambda world, me: OutboxMessage.objects.filter(
+            recipient_ref=user_ref(user_id=me.user.pk)
+        ).exists(),
+        audited=False,
+    ),
+    Row(
+        "update-send",
+        Action.UPDATE_SEND,
+        "POST",
+        _update_with_audience,
+        done=_update_status(Update.Status.SENDING),
+    ),
+    Row(
+        "update-schedule",
+        Action.UPDATE_SEND,
+        "POST",
+        _update_with_audience,
+        data=lambda world: {
+            "send_at": (timezone.now() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+        },
+        done=_update_status(Update.Status.SCHEDULED),
+    ),
+    Row(
+        "update-cancel",
+        Action.UPDATE_SEND,
+        "POST",
+        _scheduled_update,
+        done=_update_status(Update.Status.DRAFT),
+    ),
+    Row(
+        "update-delete",
+        Action.UPDATE_SEND,
+        "POST",
+        _update,
+        done=lambda world, me: not Update.objects.filter(pk=world.update.pk).exists(),
+        audited=False,
+    ),
+    Row("update-progress", Action.VIEW, "GET", _update),
     Row("campaign-lockdown", Action.CAMPAIGN_LOCKDOWN, "GET", _published_campaign),
     Row(
         "campaign-lockdown",

@@ -28,17 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import URLPattern, reverse
 
 from campaigns.access import RIGHTS, Action, role_allows, two_factor_required
 from campaigns.models import AuditEntry, Campaign, Invitation, Membership, Organisation, Role
+from mailer.models import Mailing, OutboxMessage
 from petitions.models import InvalidationBatch, PaperBatch, Petition, Signature
 from tests.factories import member_create, organisation_create, workspace_login
-from tests.workspace.members_helpers import account_urls  # noqa: F401 - the fixture
 from tests.workspace.role_matrix_rows import NOT_AN_ORGANISATIONS, ROWS, Row, World
+from updates.models import Update
 from workspace import urls as workspace_urls
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("account_urls", "media_root")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +105,8 @@ def _cases() -> Iterator[Any]:
             for scope in Scope:
                 if scope is Scope.OTHER_OBJECTS and not row.names_objects:
                     continue
+                if scope is Scope.OTHER and not actor.verified and actor.role == Role.OWNER:
+                    continue  # membership is checked first: the same 404 as a verified owner
                 yield pytest.param(row, actor, scope, id=f"{row.id}-{actor.id}-{scope.name}")
 
 
@@ -118,12 +122,31 @@ _WATCHED = (
     PaperBatch,
     Signature,
     InvalidationBatch,
+    Update,
+    Mailing,
+    OutboxMessage,
 )
 
 
-def snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table a workspace action writes."""
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in _WATCHED}
+def snapshot() -> dict[str, list[Any]]:
+    """Every row of every table a workspace action writes.
+
+    On PostgreSQL in one query (each table as a JSON array): the matrix takes two snapshots
+    in each of its hundreds of tests.
+    """
+    if connection.vendor != "postgresql":
+        return {model.__name__: list(model.objects.order_by("pk").values()) for model in _WATCHED}
+    quote = connection.ops.quote_name
+    # Table and column names come from the models, quoted: nothing typed reaches the SQL.
+    tables = ", ".join(
+        f"(SELECT json_agg(t ORDER BY t.{quote(model._meta.pk.column)}) "  # noqa: S608
+        f"FROM {quote(model._meta.db_table)} t)"
+        for model in _WATCHED
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {tables}")
+        rows = cursor.fetchone()
+    return {model.__name__: rows[i] or [] for i, model in enumerate(_WATCHED)}
 
 
 def request(client: Any, row: Row, *, org: str, world: World) -> tuple[Any, Any]:
@@ -166,7 +189,8 @@ def test_every_role_gets_what_the_rights_table_says(
         else:
             assert row.done is not None
             assert row.done(world, me), "the POST did not do its work"
-            assert AuditEntry.objects.count() > len(before["AuditEntry"]), "not audited"
+            audited = AuditEntry.objects.count() > len(before["AuditEntry"])
+            assert audited == row.audited, "audited" if audited else "not audited"
         return
     if outcome is Outcome.TWO_FACTOR:
         assert response.status_code == 302
