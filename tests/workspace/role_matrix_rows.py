@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
@@ -21,127 +20,10 @@ from campaigns.access import Action
 from campaigns.models import AuditEntry, Campaign, Invitation, Membership, Role
 from mailer.models import OutboxMessage
 from petitions.models import InvalidationBatch, Petition, Signature
-from petitions.selectors.criteria import SignatureCriteria
-from petitions.services import organisation_review
 from tests.campaigns.images import png_with_text, upload
-from tests.factories import (
-    campaign_create,
-    member_create,
-    organisation_create,
-    petition_create,
-    signature_create,
-)
-from tests.workspace.members_helpers import verified
-from updates import services as updates
+from tests.workspace.role_matrix_world import World, fresh
 from updates.emails import user_ref
 from updates.models import Update
-
-# --- The organisation the requests act on --------------------------------------------------
-
-
-class World:
-    """Organisation A, with its first owner, and the objects rows act on, made on first use
-    (a test makes only what its row needs)."""
-
-    def __init__(self) -> None:
-        self.organisation = organisation_create()
-        self.founder = member_create(organisation=self.organisation, role=Role.OWNER)
-
-    @cached_property
-    def published(self) -> Campaign:
-        return campaign_create(organisation=self.organisation, status=Campaign.Status.PUBLISHED)
-
-    @cached_property
-    def draft(self) -> Campaign:
-        return campaign_create(organisation=self.organisation, status=Campaign.Status.DRAFT)
-
-    @cached_property
-    def open_petition(self) -> Petition:
-        return petition_create(campaign=self.published, status=Petition.Status.OPEN)
-
-    @cached_property
-    def draft_petition(self) -> Petition:
-        return petition_create(campaign=self.published, status=Petition.Status.DRAFT)
-
-    @cached_property
-    def colleague(self) -> Membership:
-        return member_create(organisation=self.organisation, role=Role.CAMPAIGNER)
-
-    @cached_property
-    def invitation(self) -> Invitation:
-        return Invitation.objects.create(
-            organisation=self.organisation,
-            email="invited.person@example.org",
-            role=Role.VIEWER,
-            invited_by=self.founder.user,
-            expires_at=timezone.now() + datetime.timedelta(days=7),
-        )
-
-    @cached_property
-    def signature(self) -> Signature:
-        return signature_create(petition=self.open_petition, confirmed=True)
-
-    @cached_property
-    def won_petition(self) -> Petition:
-        return petition_create(campaign=self.published, status=Petition.Status.WON)
-
-    @cached_property
-    def supporter(self) -> Signature:
-        """A confirmed signer who agreed to updates: an update has someone to reach."""
-        return signature_create(petition=self.open_petition, confirmed=True, consent_updates=True)
-
-    @cached_property
-    def update(self) -> Update:
-        """A draft update of the published campaign."""
-        return updates.update_create(
-            actor=verified(self.founder.user),
-            campaign=self.published,
-            subject="News from the court",
-            body="The hearing is on Monday.",
-        )
-
-    @cached_property
-    def scheduled_update(self) -> Update:
-        self.supporter  # noqa: B018 - someone to send it to
-        update = self.update
-        updates.update_schedule(
-            actor=verified(self.founder.user),
-            update=update,
-            when=timezone.now() + datetime.timedelta(days=1),
-        )
-        return update
-
-    @property
-    def criteria(self) -> str:
-        """The staff tools' criteria (as their forms carry them): the open petition's."""
-        return f"petition={self.open_petition.public_id}"
-
-    def invalidation_preview_token(self) -> str:
-        """The token an owner's preview of ``criteria`` would bring back with the decision."""
-        self.signature  # noqa: B018 - made before the preview counts it
-        preview = organisation_review.organisation_invalidation_preview(
-            actor=verified(self.founder.user),
-            organisation=self.organisation,
-            criteria=SignatureCriteria(petition=self.open_petition),
-        )
-        return preview.token
-
-    @cached_property
-    def invalidation(self) -> InvalidationBatch:
-        """One of the organisation's invalidations, of the signature, made by its founder."""
-        return organisation_review.organisation_signatures_invalidate(
-            actor=verified(self.founder.user),
-            organisation=self.organisation,
-            criteria=SignatureCriteria(petition=self.open_petition),
-            preview_token=self.invalidation_preview_token(),
-            category=InvalidationBatch.Category.AUTOMATED,
-            reason="A script signed.",
-        )
-
-
-def _fresh(instance: Any) -> Any:
-    return type(instance).objects.get(pk=instance.pk)
-
 
 # --- The table ------------------------------------------------------------------------------
 
@@ -194,7 +76,7 @@ def _scheduled_update(world: World) -> dict[str, Any]:
 
 def _update_status(status: str) -> Done:
     def done(world: World, me: Membership) -> bool:
-        return bool(_fresh(world.update).status == status)
+        return bool(fresh(world.update).status == status)
 
     return done
 
@@ -210,7 +92,7 @@ def _audited(action: str) -> Done:
     return done
 
 
-def _campaign_form(world: World, campaign: Campaign | None, title: str) -> dict[str, Any]:
+def _campaign_form(campaign: Campaign | None, title: str) -> dict[str, Any]:
     return {
         "title": title,
         "slug": campaign.slug if campaign else "",
@@ -239,14 +121,14 @@ def _petition_form(petition: Petition | None, title: str) -> dict[str, Any]:
 def _campaign_status(status: str) -> Done:
     def done(world: World, me: Membership) -> bool:
         campaign = world.draft if status == Campaign.Status.PUBLISHED else world.published
-        return bool(_fresh(campaign).status == status)
+        return bool(fresh(campaign).status == status)
 
     return done
 
 
 def _petition_status(status: str, petition: str) -> Done:
     def done(world: World, me: Membership) -> bool:
-        return bool(_fresh(getattr(world, petition)).status == status)
+        return bool(fresh(getattr(world, petition)).status == status)
 
     return done
 
@@ -303,7 +185,7 @@ ROWS: list[Row] = [
         Action.MEMBERS_MANAGE,
         "POST",
         _invitation,
-        done=lambda world, me: _fresh(world.invitation).revoked_at is not None,
+        done=lambda world, me: fresh(world.invitation).revoked_at is not None,
     ),
     Row(
         "member-role",
@@ -311,7 +193,7 @@ ROWS: list[Row] = [
         "POST",
         _colleague,
         data=lambda world: {"role": Role.VIEWER},
-        done=lambda world, me: _fresh(world.colleague).role == Role.VIEWER,
+        done=lambda world, me: fresh(world.colleague).role == Role.VIEWER,
     ),
     Row("member-remove", Action.MEMBERS_MANAGE, "GET", _colleague),
     Row(
@@ -328,7 +210,7 @@ ROWS: list[Row] = [
         "campaign-new",
         Action.CAMPAIGN_EDIT,
         "POST",
-        data=lambda world: _campaign_form(world, None, "A brand new campaign"),
+        data=lambda world: _campaign_form(None, "A brand new campaign"),
         done=lambda world, me: Campaign.objects.filter(
             organisation=world.organisation, title="A brand new campaign"
         ).exists(),
@@ -340,8 +222,8 @@ ROWS: list[Row] = [
         Action.CAMPAIGN_EDIT,
         "POST",
         _draft_campaign,
-        data=lambda world: _campaign_form(world, world.draft, "Renamed by the matrix"),
-        done=lambda world, me: _fresh(world.draft).title == "Renamed by the matrix",
+        data=lambda world: _campaign_form(world.draft, "Renamed by the matrix"),
+        done=lambda world, me: fresh(world.draft).title == "Renamed by the matrix",
     ),
     Row(
         "campaign-publish",
@@ -385,7 +267,7 @@ ROWS: list[Row] = [
             "image": upload(png_with_text(size=(480, 320)), "hero.png", "image/png"),
             "hero_alt": "Portraits held up outside the court",
         },
-        done=lambda world, me: bool(_fresh(world.draft).hero_image),
+        done=lambda world, me: bool(fresh(world.draft).hero_image),
     ),
     # Petitions.
     Row("petition-new", Action.CAMPAIGN_EDIT, "GET", _published_campaign),
@@ -407,7 +289,7 @@ ROWS: list[Row] = [
         "POST",
         _draft_petition,
         data=lambda world: _petition_form(world.draft_petition, "Renamed by the matrix"),
-        done=lambda world, me: _fresh(world.draft_petition).title == "Renamed by the matrix",
+        done=lambda world, me: fresh(world.draft_petition).title == "Renamed by the matrix",
     ),
     Row(
         "petition-open",
@@ -442,7 +324,7 @@ ROWS: list[Row] = [
             "paper-collected_by": "Volunteers in Perm",
             "paper-collected_on": timezone.localdate().isoformat(),
         },
-        done=lambda world, me: _fresh(world.open_petition).paper_count == 25,
+        done=lambda world, me: fresh(world.open_petition).paper_count == 25,
     ),
     Row(
         "petition-response",
@@ -453,7 +335,7 @@ ROWS: list[Row] = [
             "response-text": "The ministry will consider it.",
             "response-date": timezone.localdate().isoformat(),
         },
-        done=lambda world, me: _fresh(world.open_petition).response_text != "",
+        done=lambda world, me: fresh(world.open_petition).response_text != "",
     ),
     # The owners' staff tools. Criteria travel in POST bodies.
     Row("signers", Action.SIGNERS_SEARCH),
@@ -484,7 +366,7 @@ ROWS: list[Row] = [
             "reason": "A script signed.",
             "confirm": "1",
         },
-        done=lambda world, me: _fresh(world.signature).status == Signature.Status.INVALIDATED,
+        done=lambda world, me: fresh(world.signature).status == Signature.Status.INVALIDATED,
         data_names_objects=True,
     ),
     Row("signers-invalidations", Action.SIGNERS_INVALIDATE),
@@ -493,7 +375,7 @@ ROWS: list[Row] = [
         Action.SIGNERS_INVALIDATE,
         "POST",
         _batch,
-        done=lambda world, me: _fresh(world.invalidation).revalidated_at is not None,
+        done=lambda world, me: fresh(world.invalidation).revalidated_at is not None,
     ),
     # Updates to a campaign's supporters.
     Row("updates", Action.VIEW, "GET", _published_campaign),
@@ -529,7 +411,7 @@ ROWS: list[Row] = [
         "POST",
         _update,
         data=lambda world: {"subject": "Renamed by the matrix", "body": "Still on Monday."},
-        done=lambda world, me: _fresh(world.update).subject == "Renamed by the matrix",
+        done=lambda world, me: fresh(world.update).subject == "Renamed by the matrix",
         audited=False,
     ),
     Row("update-preview", Action.VIEW, "GET", _update),
@@ -590,7 +472,7 @@ ROWS: list[Row] = [
         "POST",
         _published_campaign,
         data=lambda world: {"confirm_slug": world.published.slug},
-        done=lambda world, me: _fresh(world.published).locked_down_at is not None,
+        done=lambda world, me: fresh(world.published).locked_down_at is not None,
     ),
 ]
 

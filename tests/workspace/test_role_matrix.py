@@ -36,7 +36,8 @@ from campaigns.models import AuditEntry, Campaign, Invitation, Membership, Organ
 from mailer.models import Mailing, OutboxMessage
 from petitions.models import InvalidationBatch, PaperBatch, Petition, Signature
 from tests.factories import member_create, organisation_create, workspace_login
-from tests.workspace.role_matrix_rows import NOT_AN_ORGANISATIONS, ROWS, Row, World
+from tests.workspace.role_matrix_rows import NOT_AN_ORGANISATIONS, ROWS, Row
+from tests.workspace.role_matrix_world import World
 from updates.models import Update
 from workspace import urls as workspace_urls
 
