@@ -83,7 +83,8 @@ class DemoOwnerInvitation:
 
 def demo_owner_invite(*, email: str) -> DemoOwnerInvitation | None:
     """Invite ``email`` to own the demo organisation, unless it has a member already
-    (``None``) or a pending invitation (returned as it is: its email went out before).
+    (``None``) or a pending owner's invitation (returned as it is: its email went out
+    before).
 
     For ``make run`` only (``load_demo --invite-owner``): nobody else could invite the first
     owner of a fresh local database. Deployments invite theirs with ``organisation_invite``.
@@ -91,7 +92,9 @@ def demo_owner_invite(*, email: str) -> DemoOwnerInvitation | None:
     organisation = Organisation.objects.get(slug=ORGANISATION_SLUG)
     if Membership.objects.filter(organisation=organisation).exists():
         return None
-    pending = selectors.invitation_list_pending(organisation=organisation).first()
+    pending = (
+        selectors.invitation_list_pending(organisation=organisation).filter(role=Role.OWNER).first()
+    )
     if pending is not None:
         return DemoOwnerInvitation(invitation=pending, new=False)
     invitation = invitation_issue(organisation=organisation, email=email, role=Role.OWNER)

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import shlex
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
 from campaigns.models import Invitation, Organisation, Role
 from petitions.demo.loader import ORGANISATION_SLUG
@@ -160,7 +162,7 @@ def test_make_run_invites_the_demo_organisations_first_owner(local_outbox: Path)
     assert "http://127.0.0.1:8000/workspace/invitations/" in str(text.get_content())
 
 
-def test_the_invitation_is_made_once_and_never_once_someone_has_joined(
+def test_the_invitation_is_made_once_again_when_it_expired_and_never_once_someone_joined(
     local_outbox: Path,
 ) -> None:
     load_demo("--invite-owner", MAKE_RUN_OWNER)
@@ -169,6 +171,13 @@ def test_the_invitation_is_made_once_and_never_once_someone_has_joined(
     assert f"{MAKE_RUN_OWNER} was invited to own Russia Behind Bars" in again
     assert Invitation.objects.count() == 1
     assert len(mailed(local_outbox)) == 1
+
+    # A week later the link has expired: the next `make run` sends a new one.
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    later = load_demo("--invite-owner", MAKE_RUN_OWNER)
+    assert f"{MAKE_RUN_OWNER} is invited to own Russia Behind Bars" in later
+    assert Invitation.objects.count() == 2
+    assert len(mailed(local_outbox)) == 2
 
     member_create(organisation=Organisation.objects.get(slug=ORGANISATION_SLUG), role="owner")
     Invitation.objects.all().delete()
