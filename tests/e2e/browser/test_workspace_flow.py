@@ -113,9 +113,9 @@ def tab_to(page: Page, target: Locator, *, limit: int = 80) -> None:
     pytest.fail(f"{target} was never reached with Tab")
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+def screenshot(page: Page, name: str) -> None:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS_DIR / name, full_page=full_page)
+    page.screenshot(path=ARTIFACTS_DIR / name, full_page=True)
 
 
 class CspWatch:
