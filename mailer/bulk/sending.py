@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from anymail.utils import parse_single_address
 from django.conf import settings
 from django.core.mail import get_connection
 from django.utils import timezone
@@ -322,13 +321,7 @@ def _groups(api: BatchApi, sendable: Sendable) -> list[tuple[str, Sendable]]:
     groups: list[tuple[str, Sendable]] = []
     open_groups: dict[str, list[tuple[Sendable, set[str]]]] = {}
     for row, recipient in sendable:
-        address = parse_single_address(recipient.address).addr_spec
-        recipient = BulkRecipient(
-            address=address,
-            template=recipient.template,
-            merge_data=recipient.merge_data,
-            headers=recipient.headers,
-        )
+        address = recipient.address  # bare, as recipient_check made sure
         for members, addresses in open_groups.setdefault(recipient.template, []):
             if address not in addresses and len(members) < limit:
                 members.append((row, recipient))

@@ -812,3 +812,27 @@ def test_bulk_sends_travel_on_their_own_queue_and_the_sweep_on_the_periodic_one(
     assert "mailer.tasks.mailings_sweep" in {
         entry["task"] for entry in celery_app.conf.beat_schedule.values()
     }
+
+
+def test_an_address_with_a_display_name_fails_rather_than_go_without_its_merge_data(monkeypatch):
+    mailing = mailing_sending([1, 2])
+    original = test_kind.build_batch
+
+    def display_name(mailing: Mailing, deliveries: Any) -> Any:
+        batch = original(mailing, deliveries)
+        for key, recipient in batch.recipients.items():
+            if recipient is not None and recipient.address == address(1):
+                batch.recipients[key] = BulkRecipient(
+                    address=f"Person One <{address(1)}>",
+                    template=recipient.template,
+                    merge_data=recipient.merge_data,
+                    headers=recipient.headers,
+                )
+        return batch
+
+    monkeypatch.setattr(test_kind, "active", display_name)
+
+    mailing_send(mailing_id=mailing.pk)
+
+    assert received() == [address(2)]
+    assert statuses(mailing) == {"1": S.FAILED, "2": S.SENT}
