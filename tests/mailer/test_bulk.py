@@ -836,3 +836,23 @@ def test_an_address_with_a_display_name_fails_rather_than_go_without_its_merge_d
 
     assert received() == [address(2)]
     assert statuses(mailing) == {"1": S.FAILED, "2": S.SENT}
+
+
+# --- Admin ----------------------------------------------------------------------------------
+
+
+def test_staff_see_mailings_by_their_label_and_suppressions_without_the_digest(client):
+    from tests.factories import staff_user_create
+
+    mailing_planned([1])
+    services.suppression_add(address_digest=digest(1), reason="complaint")
+    client.force_login(staff_user_create(superuser=True))
+
+    mailings = client.get("/admin/mailer/mailing/")
+    suppressions = client.get("/admin/mailer/suppression/")
+
+    assert mailings.status_code == 200
+    assert "Test bulk mail" in mailings.content.decode()
+    assert suppressions.status_code == 200
+    assert "Complaint" in suppressions.content.decode()
+    assert digest(1) not in suppressions.content.decode()
