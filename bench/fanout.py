@@ -67,6 +67,7 @@ class Options:
     backends: list[str]
     runs: int
     concurrency: int
+    batch_size: int
 
 
 def options_parse(argv: list[str]) -> Options:
@@ -77,6 +78,7 @@ def options_parse(argv: list[str]) -> Options:
     parser.add_argument("--backends", default="esp,smtp", help="esp and/or smtp (esp,smtp)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each (1)")
     parser.add_argument("--concurrency", type=int, default=2, help="bulk worker processes (2)")
+    parser.add_argument("--batch-size", type=int, default=100, help="deliveries per claim (100)")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     backends = args.backends.split(",")
@@ -84,7 +86,7 @@ def options_parse(argv: list[str]) -> Options:
         parser.error("--sizes: each 100..1000000")
     if not set(backends) <= {"esp", "smtp"} or not 1 <= args.runs <= 10:
         parser.error("--backends esp,smtp; --runs 1..10")
-    return Options(sizes, backends, args.runs, args.concurrency)
+    return Options(sizes, backends, args.runs, args.concurrency, args.batch_size)
 
 
 # --- An SMTP sink that only counts -----------------------------------------------------------
@@ -252,11 +254,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 # --- Report ---------------------------------------------------------------------------------
 
 
-def report(results: list[dict[str, Any]], options: Options, machine: list[str]) -> str:
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def report(
+    results: list[dict[str, Any]], options: Options, machine: list[str], loadavg: str
+) -> str:
     lines = [
         f"Fan-out: one mailing per run, bulk worker of {options.concurrency} processes, "
-        f"{options.runs} run(s) each",
+        f"batches of {options.batch_size}, {options.runs} run(s) each",
         *machine,
+        f"Load average when it started: {loadavg}; when it ended: {_loadavg()}",
         "",
         "| backend | audience | recipients/s | took | planning rows/s | peak memory per "
         "worker process | confirmation sent after |",
@@ -287,6 +296,7 @@ def report(results: list[dict[str, Any]], options: Options, machine: list[str]) 
 
 def main(argv: list[str]) -> int:
     options = options_parse(argv)
+    loadavg = _loadavg()
     database = Database.from_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL
     redis = redis_client(redis_url)
@@ -334,7 +344,7 @@ def main(argv: list[str]) -> int:
         )
         results = []
         for backend in options.backends:
-            bulk_env = dict(env)
+            bulk_env = dict(env, SBOR_MAIL_BULK_BATCH_SIZE=str(options.batch_size))
             if backend == "esp":
                 bulk_env["BENCH_FANOUT_ESP"] = "1"
             else:
@@ -365,7 +375,7 @@ def main(argv: list[str]) -> int:
             f"{database.vendor} {database.name}",
             str(redis.info("server").get("redis_version", "unknown")),
         )
-        print(report(results, options, machine))
+        print(report(results, options, machine, loadavg))
         code = 0
     except BenchError as exc:
         log(f"failed: {exc}")
