@@ -78,7 +78,7 @@ def options_parse(argv: list[str]) -> Options:
     parser.add_argument("--backends", default="esp,smtp", help="esp and/or smtp (esp,smtp)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each (1)")
     parser.add_argument("--concurrency", type=int, default=2, help="bulk worker processes (2)")
-    parser.add_argument("--batch-size", type=int, default=100, help="deliveries per claim (100)")
+    parser.add_argument("--batch-size", type=int, default=500, help="deliveries per claim (500)")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     backends = args.backends.split(",")
@@ -217,7 +217,9 @@ def one_run(
             if confirm_at is not None and latency is None:
                 latency = _confirm_latency(confirm_at)
             time.sleep(0.25)
+        timed = time.perf_counter()
         progress = selectors.mailing_progress(mailing=mailing)
+        progress_ms = (time.perf_counter() - timed) * 1000
         give_up = time.monotonic() + 60
         while confirm_at is not None and latency is None and time.monotonic() < give_up:
             latency = _confirm_latency(confirm_at)
@@ -235,6 +237,7 @@ def one_run(
             "peak_child_mib": max(peaks) / 1024,
             "peak_parent_mib": peak_kib(worker.pid) / 1024,
             "confirm_latency": latency,
+            "progress_ms": progress_ms,
             "counts": {k: v for k, v in progress.counts.items() if v},
         }
     finally:
@@ -268,15 +271,16 @@ def report(
         f"Load average when it started: {loadavg}; when it ended: {_loadavg()}",
         "",
         "| backend | audience | recipients/s | took | planning rows/s | peak memory per "
-        "worker process | confirmation sent after |",
-        "|---|---|---|---|---|---|---|",
+        "worker process | confirmation sent after | progress query |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         latency = "never" if r["confirm_latency"] is None else f"{r['confirm_latency']:.1f} s"
         lines.append(
             f"| {r['backend']} | {num(r['size'])} | {num(r['per_second'])} | "
             f"{r['seconds']:.1f} s | {num(r['plan_per_second'])} | "
-            f"{r['peak_child_mib']:.0f} MiB (parent {r['peak_parent_mib']:.0f} MiB) | {latency} |"
+            f"{r['peak_child_mib']:.0f} MiB (parent {r['peak_parent_mib']:.0f} MiB) | {latency} | "
+            f"{r['progress_ms']:.0f} ms |"
         )
     for backend in options.backends:
         for size in options.sizes:

@@ -134,7 +134,8 @@ def _handed_failure(*, batch: Batch, row: R.ClaimedRow, exc: Exception) -> bool:
 
 def _groups(api: BatchApi, sendable: Sendable) -> list[tuple[str, Sendable]]:
     """Recipients by template, split so that no call repeats an address or exceeds a limit."""
-    limit = min(api.max_recipients, batch_size())
+    # The most one crash can leave in doubt is one call: MAILER_BULK_CALL_SIZE recipients.
+    limit = min(api.max_recipients, settings.MAILER_BULK_CALL_SIZE, batch_size())
     groups: list[tuple[str, Sendable]] = []
     open_groups: dict[str, list[tuple[Sendable, set[str]]]] = {}
     for row, recipient in sendable:

@@ -184,3 +184,16 @@ def test_a_rate_makes_batches_no_larger_than_a_second_of_it(settings):
     assert batch_size() == 14
     settings.MAILER_BULK_RATE = 0
     assert batch_size() == settings.MAILER_BULK_BATCH_SIZE
+
+
+def test_with_a_batch_api_a_call_holds_at_most_the_call_size(esp, settings):
+    settings.MAILER_BULK_BATCH_SIZE = 10
+    settings.MAILER_BULK_CALL_SIZE = 4
+    mailing = mailing_sending(range(10))
+
+    mailing_send(mailing_id=mailing.pk)
+
+    # One claim and one builder call; three provider calls, the most one crash can doubt.
+    assert test_kind.calls == [10]
+    assert sorted(len(message.to) for message in mail.outbox) == [2, 4, 4]
+    assert set(statuses(mailing).values()) == {S.SENT}
