@@ -197,3 +197,50 @@ def test_with_a_batch_api_a_call_holds_at_most_the_call_size(esp, settings):
     assert test_kind.calls == [10]
     assert sorted(len(message.to) for message in mail.outbox) == [2, 4, 4]
     assert set(statuses(mailing).values()) == {S.SENT}
+
+
+# --- Mailgun: the real ESP family wired to the batch path -----------------------------------
+
+
+def test_with_mailgun_a_batch_is_one_api_call_with_recipient_variables(settings, monkeypatch):
+    import json
+
+    import requests
+
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {"MAILGUN_API_KEY": "key-test", "MAILGUN_SENDER_DOMAIN": "mg.example.org"}
+    calls: list[dict[str, Any]] = []
+
+    def request(self: Any, method: str, url: str, **kwargs: Any) -> requests.Response:
+        calls.append({"url": url, **kwargs})
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b'{"id": "<20261130.1@mg.example.org>", "message": "Queued."}'
+        return response
+
+    monkeypatch.setattr(requests.Session, "request", request)
+    mailing = mailing_sending([1, 2])
+
+    mailing_send(mailing_id=mailing.pk)
+
+    assert len(calls) == 1
+    data = dict(calls[0]["data"])
+    assert calls[0]["url"].endswith("/mg.example.org/messages")
+    assert data["text"].startswith("Hello %recipient.name%,")
+    assert 'href="%recipient.unsubscribe_url__html%"' in data["html"]
+    assert data["o:tracking-opens"] == "no"
+    assert data["o:tracking-clicks"] == "no"
+    variables = json.loads(data["recipient-variables"])
+    url = f"https://sbor.test/u/{mailing.public_id}/1/"
+    one = variables[address(1)]
+    assert one["name"] == "Person <1>"
+    assert one["name__html"] == "Person &lt;1&gt;"
+    assert one["unsubscribe_url"] == url
+    assert one["h:List-Unsubscribe"] == f"<{url}>"
+    assert one["v:delivery"] == str(Delivery.objects.get(recipient_ref=ref(1)).pk)
+    # Each recipient's own header, through Mailgun's per-recipient substitution.
+    assert data["h:List-Unsubscribe"] == "%recipient.h:List-Unsubscribe%"
+    assert set(statuses(mailing).values()) == {S.SENT}
+    assert set(
+        Delivery.objects.filter(mailing=mailing).values_list("provider_message_id", flat=True)
+    ) == {"<20261130.1@mg.example.org>"}
