@@ -130,6 +130,11 @@ def main(argv: list[str]) -> int:
         from bench import confirm_burst
 
         return confirm_burst.main(argv[1:])
+    if argv[:1] == ["--fanout"]:
+        # `make bench ARGS="--fanout [options]"`: bulk mail to 100 000 supporters instead.
+        from bench import fanout
+
+        return fanout.main(argv[1:])
     options = options_parse(argv)
     started = time.monotonic()
     database = Database.from_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL)

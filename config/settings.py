@@ -380,8 +380,12 @@ MAILER_REQUEUE_AFTER_SECONDS = env_int("SBOR_MAIL_REQUEUE_AFTER_SECONDS", 60, mi
 # The provider's quota in messages per second, shared by every bulk worker through Redis
 # (0: no limit).
 MAILER_BULK_RATE = env_int("SBOR_MAIL_BULK_RATE", 0, minimum=0)
-# Deliveries a send task claims at once: one SMTP connection, or one ESP call, per batch.
-MAILER_BULK_BATCH_SIZE = env_int("SBOR_MAIL_BULK_BATCH_SIZE", 100, minimum=1)
+# Deliveries a send task claims at once: one suppression query, one builder call and one
+# connection to the provider per batch.
+MAILER_BULK_BATCH_SIZE = env_int("SBOR_MAIL_BULK_BATCH_SIZE", 500, minimum=1)
+# Recipients per ESP batch call (where the backend has a batch path): a worker killed
+# during a call leaves that many deliveries "unknown", so keep it modest.
+MAILER_BULK_CALL_SIZE = env_int("SBOR_MAIL_BULK_CALL_SIZE", 100, minimum=1)
 # Send tasks started per mailing; each claims batches until none are left. Match it to the
 # bulk workers' total concurrency.
 MAILER_BULK_TASKS = env_int("SBOR_MAIL_BULK_TASKS", 2, minimum=1)

@@ -36,6 +36,7 @@ BULK_HEADERS = {
     "Precedence": "bulk",
 }
 HTML_SUFFIX = "__html"
+_NOT_BARE = frozenset("<>\"'(),;: \t\r\n")
 
 
 class MergeError(ValueError):
@@ -95,8 +96,11 @@ def recipient_check(*, recipient: BulkRecipient, template: CompiledTemplate) -> 
     for name, value in recipient.headers.items():
         if "\n" in name or "\r" in name or "\n" in value or "\r" in value:
             raise MergeError("a header cannot hold a line break")
-    if "\n" in recipient.address or "\r" in recipient.address:
-        raise MergeError("an address cannot hold a line break")
+    # A bare address (name@domain): it keys the ESP's per-recipient data, as anymail reads
+    # it from the To list, so "Name <name@domain>" would leave the merge fields empty.
+    address = recipient.address
+    if address.count("@") != 1 or any(c in _NOT_BARE for c in address):
+        raise MergeError("an address must be bare: name@domain, no display name")
 
 
 def message_id_new() -> str:

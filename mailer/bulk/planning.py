@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.tasks import enqueue_now
+from common.tasks import enqueue_now, enqueue_on_commit
 from mailer.models import Delivery, Mailing
 from mailer.registry import bulk_email_type_get
 
@@ -101,19 +101,23 @@ def mailing_start(*, mailing: Mailing) -> bool:
     if not started:
         return False
     mailing.status, mailing.started_at, mailing.enqueued_at = Mailing.Status.SENDING, now, now
-    transaction.on_commit(lambda: mailing_tasks_enqueue(mailing_id=mailing.pk), robust=True)
+    for _ in range(settings.MAILER_BULK_TASKS):
+        enqueue_on_commit(_send_task(mailing_id=mailing.pk))
     return True
 
 
 def mailing_tasks_enqueue(*, mailing_id: int, tasks: int | None = None) -> int:
     """Enqueue the mailing's send tasks now; returns how many the broker took."""
+    count = settings.MAILER_BULK_TASKS if tasks is None else tasks
+    return sum(enqueue_now(_send_task(mailing_id=mailing_id)) for _ in range(count))
+
+
+def _send_task(*, mailing_id: int) -> Any:
     from mailer.tasks import mailing_send
 
-    count = settings.MAILER_BULK_TASKS if tasks is None else tasks
-    # A task that waited in the queue longer than the sweep's patience is dropped: by then
-    # the sweep has enqueued fresh ones, so a long outage does not pile them up.
-    signature = mailing_send.s(mailing_id).set(expires=settings.MAILER_BULK_STALE_SECONDS)
-    return sum(enqueue_now(signature) for _ in range(count))
+    # A task that waited in the queue much longer than the sweep's patience is dropped: by
+    # then the sweep has enqueued fresh ones, so a long outage does not pile them up.
+    return mailing_send.s(mailing_id).set(expires=2 * settings.MAILER_BULK_STALE_SECONDS)
 
 
 def mailing_cancel(*, mailing: Mailing) -> int:

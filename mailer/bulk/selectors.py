@@ -94,8 +94,8 @@ def mailings_progress(*, mailing_ids: Collection[int]) -> dict[int, MailingProgr
 def mailing_progress(*, mailing: Mailing) -> MailingProgress:
     """Progress of one mailing: counts by status, from one GROUP BY over its rows.
 
-    Cheap enough for a page that polls every few seconds (an index-only scan of the
-    mailing's rows: about 20 ms for 100 000 on PostgreSQL).
+    Cheap enough for a page that polls every few seconds (the claiming index serves it:
+    6 ms for 10 000 rows, about 50 ms for 100 000 on the 2-core benchmark machine).
     """
     return mailings_progress(mailing_ids=[mailing.pk])[mailing.pk]
 

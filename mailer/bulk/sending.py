@@ -11,41 +11,38 @@ one statement, one call and one record per batch and template.
 from __future__ import annotations
 
 import logging
-import smtplib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
-from anymail.utils import parse_single_address
 from django.conf import settings
 from django.core.mail import get_connection
 from django.utils import timezone
 
 from mailer.bulk import rows as R
+from mailer.bulk.handover import (
+    Batch,
+    Sendable,
+    batch_size,
+    retry_at,
+    send_batches,
+    send_one_by_one,
+)
 from mailer.bulk.messages import (
-    BatchApi,
     CompiledTemplate,
     MergeError,
     batch_api,
-    message_batch,
-    message_id_new,
-    message_one,
     recipient_check,
     template_compile,
 )
 from mailer.bulk.selectors import PENDING, suppressed_digests
-from mailer.bulk.throttle import rate_limiter
-from mailer.errors import send_error_describe, send_error_is_in_doubt, send_error_is_transient
+from mailer.errors import send_error_describe, send_error_is_transient
 from mailer.models import Delivery, Mailing
-from mailer.registry import BulkDelivery, BulkRecipient, bulk_email_type_get
+from mailer.registry import BulkDelivery, bulk_email_type_get
 
 logger = logging.getLogger(__name__)
 
 S = Delivery.Status
-# What anymail calls a recipient the ESP turned down (the rest were accepted).
-REFUSED = {"rejected", "invalid", "failed"}
 
 
 @dataclass(frozen=True)
@@ -54,21 +51,6 @@ class SendReport:
 
     status: str
     sent: int = 0
-
-
-@dataclass
-class _Batch:
-    mailing: Mailing
-    claim: str
-    rows: list[R.ClaimedRow]
-
-
-def batch_size() -> int:
-    """Rows per claim: no more than a second's worth of the provider's quota."""
-    size = settings.MAILER_BULK_BATCH_SIZE
-    if settings.MAILER_BULK_RATE:
-        size = min(size, settings.MAILER_BULK_RATE)
-    return max(1, size)
 
 
 def mailing_send(*, mailing_id: int) -> SendReport:
@@ -89,7 +71,7 @@ def mailing_send(*, mailing_id: int) -> SendReport:
         if not rows:
             mailing_finish_if_done(mailing_id=mailing_id)
             return SendReport(status="idle", sent=sent)
-        sent += batch_send(batch=_Batch(mailing=mailing, claim=claim, rows=rows))
+        sent += batch_send(batch=Batch(mailing=mailing, claim=claim, rows=rows))
         if time.monotonic() > deadline:
             from mailer.bulk.planning import mailing_tasks_enqueue
 
@@ -118,13 +100,7 @@ def mailing_finish_if_done(*, mailing_id: int) -> bool:
     )
 
 
-def _retry_at(*, attempts: int) -> Any:
-    from mailer.services import retry_delay
-
-    return timezone.now() + timedelta(seconds=retry_delay(attempts=attempts))
-
-
-def batch_send(*, batch: _Batch) -> int:
+def batch_send(*, batch: Batch) -> int:
     """Send one claimed batch and record every row's outcome; how many were handed over."""
     rows = batch.rows
     suppressed = suppressed_digests(address_digests={row.address_digest for row in rows})
@@ -154,10 +130,10 @@ def batch_send(*, batch: _Batch) -> int:
     try:
         api = batch_api()
         if api is not None:
-            return _send_batches(
+            return send_batches(
                 batch=batch, api=api, templates=templates, sendable=sendable, connection=connection
             )
-        return _send_one_by_one(
+        return send_one_by_one(
             batch=batch, templates=templates, sendable=sendable, connection=connection
         )
     finally:
@@ -167,11 +143,8 @@ def batch_send(*, batch: _Batch) -> int:
             logger.warning("could not close the bulk mail connection cleanly", exc_info=True)
 
 
-Sendable = list[tuple[R.ClaimedRow, BulkRecipient]]
-
-
 def _build(
-    *, batch: _Batch, rows: list[R.ClaimedRow]
+    *, batch: Batch, rows: list[R.ClaimedRow]
 ) -> tuple[dict[str, CompiledTemplate], Sendable] | None:
     """The builder's templates and the rows that have somewhere to go.
 
@@ -222,7 +195,7 @@ def _build(
 
 def _release_or_fail(
     *,
-    batch: _Batch,
+    batch: Batch,
     rows: Sequence[R.ClaimedRow],
     exc: Exception,
     attempts: int,
@@ -236,7 +209,7 @@ def _release_or_fail(
         R.rows_release(
             claim=batch.claim,
             ids=ids,
-            retry_at=_retry_at(attempts=attempts),
+            retry_at=retry_at(attempts=attempts),
             last_error=description,
         )
         # The attempt counts even though nothing was handed over, so a provider that never
@@ -244,180 +217,3 @@ def _release_or_fail(
         Delivery.objects.filter(pk__in=ids).update(attempts=attempts)
         return
     R.rows_finish(claim=batch.claim, ids=ids, status=S.FAILED, last_error=description)
-
-
-def _send_one_by_one(
-    *, batch: _Batch, templates: dict[str, CompiledTemplate], sendable: Sendable, connection: Any
-) -> int:
-    limiter = rate_limiter()
-    previous: int | None = None
-    previous_id = ""
-    handed = 0
-    for index, (row, recipient) in enumerate(sendable):
-        limiter.acquire(1)
-        message_id = message_id_new()
-        email = message_one(
-            delivery_id=row.id,
-            recipient=recipient,
-            template=templates[recipient.template],
-            connection=connection,
-            message_id=message_id,
-        )
-        mine = R.row_hand(
-            claim=batch.claim, current=row.id, previous=previous, previous_id=previous_id
-        )
-        previous = None
-        if not mine:
-            continue  # cancelled, or given to another worker after its lease ran out
-        try:
-            email.send()
-        except Exception as exc:
-            if _handed_failure(batch=batch, row=row, exc=exc):
-                # The connection cannot be trusted any more: the rest go back to the queue.
-                rest = [later.id for later, _ in sendable[index + 1 :]]
-                R.rows_release(claim=batch.claim, ids=rest)
-                return handed
-            continue
-        handed += 1
-        previous = row.id
-        status = getattr(email, "anymail_status", None)
-        provider_id = getattr(status, "message_id", None)
-        previous_id = message_id if provider_id is None else str(provider_id)
-    if previous is not None:
-        R.rows_sent(claim=batch.claim, provider_ids=[(previous, previous_id)])
-    return handed
-
-
-def _handed_failure(*, batch: _Batch, row: R.ClaimedRow, exc: Exception) -> bool:
-    """Record a handed row the provider did not take; True if the batch must stop."""
-    description = send_error_describe(exc)
-    attempts = row.attempts + 1
-    if send_error_is_in_doubt(exc):
-        logger.warning(
-            "mailing %s: delivery %s in doubt (%s)", batch.mailing.pk, row.id, type(exc).__name__
-        )
-        R.rows_handed_outcome(
-            claim=batch.claim, ids=[row.id], status=S.UNKNOWN, last_error=description, retry_at=None
-        )
-        return True
-    if send_error_is_transient(exc) and attempts < settings.MAILER_MAX_ATTEMPTS:
-        R.rows_handed_outcome(
-            claim=batch.claim,
-            ids=[row.id],
-            status=S.QUEUED,
-            last_error=description,
-            retry_at=_retry_at(attempts=attempts),
-        )
-    else:
-        R.rows_handed_outcome(
-            claim=batch.claim, ids=[row.id], status=S.FAILED, last_error=description, retry_at=None
-        )
-    # 421: the server is closing the connection; other replies leave it usable.
-    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
-
-
-def _groups(api: BatchApi, sendable: Sendable) -> list[tuple[str, Sendable]]:
-    """Recipients by template, split so that no call repeats an address or exceeds a limit."""
-    limit = min(api.max_recipients, batch_size())
-    groups: list[tuple[str, Sendable]] = []
-    open_groups: dict[str, list[tuple[Sendable, set[str]]]] = {}
-    for row, recipient in sendable:
-        address = parse_single_address(recipient.address).addr_spec
-        recipient = BulkRecipient(
-            address=address,
-            template=recipient.template,
-            merge_data=recipient.merge_data,
-            headers=recipient.headers,
-        )
-        for members, addresses in open_groups.setdefault(recipient.template, []):
-            if address not in addresses and len(members) < limit:
-                members.append((row, recipient))
-                addresses.add(address)
-                break
-        else:
-            members = [(row, recipient)]
-            open_groups[recipient.template].append((members, {address}))
-            groups.append((recipient.template, members))
-    return groups
-
-
-def _send_batches(
-    *,
-    batch: _Batch,
-    api: BatchApi,
-    templates: dict[str, CompiledTemplate],
-    sendable: Sendable,
-    connection: Any,
-) -> int:
-    limiter = rate_limiter()
-    handed = 0
-    for template_key, members in _groups(api, sendable):
-        limiter.acquire(len(members))
-        mine = R.rows_hand(claim=batch.claim, ids=[row.id for row, _ in members])
-        members = [(row, recipient) for row, recipient in members if row.id in mine]
-        if not members:
-            continue
-        email = message_batch(
-            api=api,
-            template=templates[template_key],
-            recipients=[(row.id, recipient) for row, recipient in members],
-            connection=connection,
-        )
-        ids = [row.id for row, _ in members]
-        try:
-            email.send()
-        except Exception as exc:
-            description = send_error_describe(exc)
-            attempts = max(row.attempts for row, _ in members) + 1
-            if send_error_is_in_doubt(exc):
-                logger.warning(
-                    "mailing %s: an ESP call in doubt (%s)", batch.mailing.pk, type(exc).__name__
-                )
-                R.rows_handed_outcome(
-                    claim=batch.claim,
-                    ids=ids,
-                    status=S.UNKNOWN,
-                    last_error=description,
-                    retry_at=None,
-                )
-            elif send_error_is_transient(exc) and attempts < settings.MAILER_MAX_ATTEMPTS:
-                R.rows_handed_outcome(
-                    claim=batch.claim,
-                    ids=ids,
-                    status=S.QUEUED,
-                    last_error=description,
-                    retry_at=_retry_at(attempts=attempts),
-                )
-            else:
-                R.rows_handed_outcome(
-                    claim=batch.claim,
-                    ids=ids,
-                    status=S.FAILED,
-                    last_error=description,
-                    retry_at=None,
-                )
-            continue
-        handed += _record_batch(batch=batch, email=email, members=members)
-    return handed
-
-
-def _record_batch(*, batch: _Batch, email: Any, members: Sendable) -> int:
-    statuses = getattr(getattr(email, "anymail_status", None), "recipients", {}) or {}
-    accepted: list[tuple[int, str]] = []
-    refused: list[int] = []
-    for row, recipient in members:
-        status = statuses.get(recipient.address)
-        if status is not None and status.status in REFUSED:
-            refused.append(row.id)
-            continue
-        message_id = getattr(status, "message_id", None)
-        accepted.append((row.id, "" if message_id is None else str(message_id)))
-    R.rows_sent(claim=batch.claim, provider_ids=accepted)
-    R.rows_handed_outcome(
-        claim=batch.claim,
-        ids=refused,
-        status=S.FAILED,
-        last_error="refused by the provider",
-        retry_at=None,
-    )
-    return len(accepted)

@@ -1,22 +1,18 @@
-"""Bulk mail: planning, claiming, the exactly-once state machine, suppression, the sweep."""
+"""Bulk mail: planning, sending, failures, and the exactly-once claim and hand-over."""
 
 from __future__ import annotations
 
 import smtplib
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.mail import EmailMessage
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.celery import app as celery_app
-from mailer import selectors, services
+from mailer import services
 from mailer.bulk import rows
 from mailer.bulk.sending import mailing_send
 from mailer.bulk.sweep import mailings_sweep
@@ -30,89 +26,10 @@ from mailer.registry import (
 )
 from tests.bulkkind import kind as test_kind
 from tests.bulkkind.kind import KIND, address, digest, planned, ref
+from tests.mailer.bulk_helpers import mailing_planned, mailing_sending, received, statuses
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bulk_kind")]
 S = Delivery.Status
-
-
-@pytest.fixture(autouse=True)
-def _kind() -> None:
-    test_kind.register()
-    test_kind.calls.clear()
-
-
-@pytest.fixture
-def tasks_held(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The sweep's re-enqueued tasks are recorded, not run (tasks run eagerly here)."""
-    enqueued: list[int] = []
-
-    def hold(*, mailing_id: int) -> int:
-        enqueued.append(mailing_id)
-        return 2
-
-    monkeypatch.setattr("mailer.bulk.sweep.mailing_tasks_enqueue", hold)
-    return enqueued
-
-
-def mailing_planned(numbers: Sequence[int] | range, **about: str) -> Mailing:
-    mailing = services.mailing_create(kind=KIND, about={"title": "Good news", **about})
-    services.deliveries_add(mailing=mailing, recipients=planned(numbers))
-    return mailing
-
-
-def mailing_sending(numbers: Sequence[int] | range, **about: str) -> Mailing:
-    mailing = mailing_planned(numbers, **about)
-    Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.SENDING)
-    mailing.refresh_from_db()
-    return mailing
-
-
-def statuses(mailing: Mailing) -> dict[str, str]:
-    """Recipient number → status."""
-    return {
-        str(test_kind.number(recipient_ref)): status
-        for recipient_ref, status in Delivery.objects.filter(mailing=mailing).values_list(
-            "recipient_ref", "status"
-        )
-    }
-
-
-def received() -> list[str]:
-    return [to for message in mail.outbox for to in message.to]
-
-
-class ScriptedBackend(BaseEmailBackend):
-    """Raises the scripted error for the recipients named, delivers the rest (locmem)."""
-
-    errors: ClassVar[dict[str, BaseException]] = {}
-    open_error: ClassVar[BaseException | None] = None
-
-    def open(self) -> bool:
-        if ScriptedBackend.open_error is not None:
-            raise ScriptedBackend.open_error
-        return True
-
-    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        for message in email_messages:
-            error = ScriptedBackend.errors.pop(message.to[0], None)
-            if error is not None:
-                raise error
-            mail.outbox.append(message)
-        return len(email_messages)
-
-
-@pytest.fixture
-def scripted(settings: Any) -> Iterator[type[ScriptedBackend]]:
-    settings.EMAIL_BACKEND = f"{__name__}.ScriptedBackend"
-    yield ScriptedBackend
-    ScriptedBackend.errors.clear()
-    ScriptedBackend.open_error = None
-
-
-@pytest.fixture
-def esp(settings: Any) -> None:
-    """Anymail's test backend: the batch API path (one call per batch and language)."""
-    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 
 
 # --- Planning -------------------------------------------------------------------------------
@@ -202,7 +119,7 @@ def test_a_merge_field_name_is_lower_case_words():
 
 
 def test_starting_enqueues_the_send_tasks_after_commit_and_sends_everyone(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings
 ):
     mailing = mailing_planned(range(5))
 
@@ -210,7 +127,7 @@ def test_starting_enqueues_the_send_tasks_after_commit_and_sends_everyone(
         assert services.mailing_start(mailing=mailing) is True
         assert mail.outbox == []
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == settings.MAILER_BULK_TASKS
     assert sorted(received()) == sorted(address(n) for n in range(5))
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.DONE
@@ -483,332 +400,25 @@ def test_a_worker_whose_lease_ran_out_cannot_send_a_row_given_to_another(tasks_h
     assert rows.row_hand(claim="b" * 32, current=row.id, previous=None, previous_id="") is True
 
 
-# --- The sweep ------------------------------------------------------------------------------
-
-
-def test_the_sweep_requeues_stale_claims_and_records_stale_hand_overs_as_unknown(tasks_held):
-    mailing = mailing_sending([1, 2, 3])
-    past = timezone.now() - timedelta(seconds=1)
-    future = timezone.now() + timedelta(minutes=1)
-    Delivery.objects.filter(recipient_ref=ref(1)).update(
-        status=S.CLAIMED, claim="a" * 32, claimed_until=past
-    )
-    Delivery.objects.filter(recipient_ref=ref(2)).update(
-        status=S.HANDING, claim="a" * 32, claimed_until=past
-    )
-    Delivery.objects.filter(recipient_ref=ref(3)).update(
-        status=S.HANDING, claim="b" * 32, claimed_until=future
-    )
-
-    result = mailings_sweep()
-
-    assert (result["requeued"], result["unknown"]) == (1, 1)
-    assert statuses(mailing) == {"1": S.QUEUED, "2": S.UNKNOWN, "3": S.HANDING}
-    assert Delivery.objects.get(recipient_ref=ref(1)).claim == ""
-    # In doubt, never sent again: the rest of the mailing goes, not it.
-    Delivery.objects.filter(recipient_ref=ref(3)).update(status=S.SENT)
-    mailing_send(mailing_id=mailing.pk)
-    assert received() == [address(1)]
-
-
-def test_the_sweep_enqueues_tasks_for_a_mailing_nobody_works_on(settings, tasks_held):
-    settings.MAILER_BULK_STALE_SECONDS = 60
-    mailing = mailing_sending([1])
-    long_ago = timezone.now() - timedelta(minutes=5)
-    Mailing.objects.filter(pk=mailing.pk).update(heartbeat_at=long_ago, enqueued_at=long_ago)
-
-    assert mailings_sweep()["reenqueued"] == 1
-    assert tasks_held == [mailing.pk]
-    # Enqueued just now: not again at the next run.
-    assert mailings_sweep()["reenqueued"] == 0
-
-
-def test_the_sweep_leaves_a_mailing_with_a_live_task_or_nothing_due(tasks_held):
-    mailing = mailing_sending([1])
-    Mailing.objects.filter(pk=mailing.pk).update(heartbeat_at=timezone.now())
-    waiting = mailing_sending([2])
-    Mailing.objects.filter(pk=waiting.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    Delivery.objects.filter(mailing=waiting).update(
-        next_attempt_at=timezone.now() + timedelta(hours=1)
-    )
-
-    assert mailings_sweep()["reenqueued"] == 0
-    assert tasks_held == []
-
-
-def test_the_sweep_marks_a_mailing_with_nothing_pending_done(tasks_held):
-    mailing = mailing_sending([1, 2])
-    Delivery.objects.filter(mailing=mailing).update(status=S.SENT)
-    busy = mailing_sending([3])
-
-    assert mailings_sweep()["finished"] == 1
-    mailing.refresh_from_db()
-    busy.refresh_from_db()
-    assert mailing.status == Mailing.Status.DONE
-    assert mailing.finished_at is not None
-    assert busy.status == Mailing.Status.SENDING
-
-
-# --- Progress -------------------------------------------------------------------------------
-
-
-def test_progress_counts_every_status_of_a_mailing():
-    mailing = mailing_sending(range(6))
-    other = mailing_sending(range(2))
-    for n, status in enumerate([S.SENT, S.SENT, S.FAILED, S.BOUNCED, S.COMPLAINED]):
-        Delivery.objects.filter(mailing=mailing, recipient_ref=ref(n)).update(status=status)
-
-    progress = selectors.mailing_progress(mailing=mailing)
-
-    assert progress.total == 6
-    assert progress.counts[S.SENT] == 2
-    assert progress.counts[S.DELIVERED] == 0
-    assert (progress.queued, progress.sent, progress.failed) == (1, 4, 1)
-    assert (progress.bounced, progress.complained) == (1, 1)
-    assert progress.finished is False
-    both = selectors.mailings_progress(mailing_ids=[mailing.pk, other.pk])
-    assert both[other.pk].queued == 2
-    assert both[mailing.pk] == progress
-
-
-# --- Suppression and what providers report ---------------------------------------------------
-
-
-def test_an_address_is_suppressed_once_with_its_first_reason():
-    assert services.suppression_add(address_digest=digest(1), reason="complaint") is True
-    assert services.suppression_add(address_digest=digest(1), reason="hard_bounce") is False
-
-    assert Suppression.objects.get().reason == "complaint"
-    assert selectors.suppressed_digests(address_digests=[digest(1), digest(2)]) == {digest(1)}
-    assert selectors.suppression_exists(address_digest=digest(2)) is False
-
-
-def test_a_suppression_needs_a_known_reason_and_a_digest():
-    with pytest.raises(ValueError):
-        services.suppression_add(address_digest=digest(1), reason="bored")
-    with pytest.raises(ValueError):
-        services.suppression_add(address_digest=address(1), reason="manual")
-
-
-def test_subscribing_again_lifts_an_unsubscribe_but_not_a_complaint():
-    services.suppression_add(address_digest=digest(1), reason="unsubscribed_all")
-    services.suppression_add(address_digest=digest(2), reason="complaint")
-
-    lift = ("unsubscribed_all",)
-    assert services.suppression_remove(address_digest=digest(1), reasons=lift) is True
-    assert services.suppression_remove(address_digest=digest(2), reasons=lift) is False
-    assert set(Suppression.objects.values_list("address_digest", flat=True)) == {digest(2)}
-
-
-def test_provider_reports_move_a_delivery_forward_only():
-    mailing = mailing_sending([1, 2])
-    Delivery.objects.filter(mailing=mailing).update(status=S.SENT, provider_message_id="m-1")
-
-    record = services.delivery_status_record
-    assert record(provider_message_id="m-1", status="delivered", address_digest=digest(1)) == 1
-    assert statuses(mailing) == {"1": S.DELIVERED, "2": S.SENT}
-    assert record(provider_message_id="m-1", status="bounced", address_digest=digest(1)) == 1
-    # A late "delivered" does not undo the bounce; a repeat changes nothing.
-    assert record(provider_message_id="m-1", status="delivered", address_digest=digest(1)) == 0
-    assert record(provider_message_id="m-1", status="bounced", address_digest=digest(1)) == 0
-    assert record(provider_message_id="m-1", status="complained", address_digest=digest(1)) == 1
-    assert statuses(mailing) == {"1": S.COMPLAINED, "2": S.SENT}
-    assert record(provider_message_id="nope", status="delivered") == 0
-    assert record(provider_message_id="", status="delivered") == 0
-    with pytest.raises(ValueError):
-        record(provider_message_id="m-1", status="queued")
-
-
-# --- Deleting -------------------------------------------------------------------------------
-
-
-def test_an_erased_person_loses_their_deliveries_and_a_deleted_mailing_its_rows():
-    mailing = mailing_planned([1, 2])
-    other = mailing_planned([1])
-
-    assert services.deliveries_delete(recipient_refs=[ref(1)]) == 2
-    assert services.deliveries_delete(recipient_refs=[]) == 0
-    services.mailing_delete(mailing=mailing)
-
-    assert not Mailing.objects.filter(pk=mailing.pk).exists()
-    assert not Delivery.objects.filter(mailing_id=mailing.pk).exists()
-    assert Mailing.objects.filter(pk=other.pk).exists()
-    assert selectors.deliveries_of_recipient(recipient_ref=ref(2)) == []
-
-
-# --- The ESP batch path (anymail's test backend) ---------------------------------------------
-
-
-def test_with_a_batch_api_a_batch_is_one_provider_call_per_language(esp):
-    mailing = services.mailing_create(kind=KIND, about={"title": "News"})
-    services.deliveries_add(
-        mailing=mailing, recipients=planned(range(3), "en") + planned([3, 4], "ru")
-    )
-    Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.SENDING)
-
-    report = mailing_send(mailing_id=mailing.pk)
-
-    assert report.sent == 5
-    assert len(mail.outbox) == 2
-    english = next(m for m in mail.outbox if m.subject == "News (en)")
-    params = english.anymail_test_params
-    assert params["is_batch_send"] is True
-    assert sorted(e.addr_spec for e in params["to"]) == [address(n) for n in range(3)]
-    assert english.body.startswith("Hello {{name}},")
-    assert 'href="{{unsubscribe_url__html}}"' in english.alternatives[0][0]
-    data = params["merge_data"][address(1)]
-    url = f"https://sbor.test/u/{mailing.public_id}/1/"
-    assert data == {"name": "Person <1>", "unsubscribe_url": url, "name__html": "Person &lt;1&gt;",
-                    "unsubscribe_url__html": url}  # fmt: skip
-    assert params["merge_headers"][address(1)]["List-Unsubscribe"] == f"<{url}>"
-    row = Delivery.objects.get(mailing=mailing, recipient_ref=ref(1))
-    assert params["merge_metadata"][address(1)] == {"delivery": str(row.pk)}
-    assert params["track_opens"] is False
-    assert params["track_clicks"] is False
-    assert "metadata" not in params
-    assert params["extra_headers"]["Auto-Submitted"] == "auto-generated"
-    assert row.status == S.SENT
-    assert row.provider_message_id == str(mail.outbox.index(english))
-
-
-def test_with_a_batch_api_one_address_twice_goes_in_two_calls(esp, monkeypatch):
+def test_an_address_with_a_display_name_fails_rather_than_go_without_its_merge_data(monkeypatch):
     mailing = mailing_sending([1, 2])
     original = test_kind.build_batch
 
-    def same_address(mailing: Mailing, deliveries: Any) -> Any:
+    def display_name(mailing: Mailing, deliveries: Any) -> Any:
         batch = original(mailing, deliveries)
         for key, recipient in batch.recipients.items():
-            batch.recipients[key] = BulkRecipient(
-                address=address(1),
-                template=recipient.template,
-                merge_data=recipient.merge_data,
-                headers=recipient.headers,
-            )
+            if recipient is not None and recipient.address == address(1):
+                batch.recipients[key] = BulkRecipient(
+                    address=f"Person One <{address(1)}>",
+                    template=recipient.template,
+                    merge_data=recipient.merge_data,
+                    headers=recipient.headers,
+                )
         return batch
 
-    monkeypatch.setattr(test_kind, "active", same_address)
+    monkeypatch.setattr(test_kind, "active", display_name)
 
     mailing_send(mailing_id=mailing.pk)
 
-    assert len(mail.outbox) == 2
-    assert set(statuses(mailing).values()) == {S.SENT}
-
-
-def test_with_a_batch_api_refused_recipients_fail_and_the_rest_are_sent(esp, monkeypatch):
-    from anymail.message import AnymailRecipientStatus
-
-    mailing = mailing_sending([1, 2])
-
-    def post_to_esp(self: Any, payload: Any, message: Any) -> dict[str, Any]:
-        mail.outbox.append(message)
-        return {
-            "recipient_status": {
-                address(1): AnymailRecipientStatus(message_id="esp-1", status="queued"),
-                address(2): AnymailRecipientStatus(message_id=None, status="rejected"),
-            }
-        }
-
-    monkeypatch.setattr("anymail.backends.test.EmailBackend.post_to_esp", post_to_esp)
-
-    mailing_send(mailing_id=mailing.pk)
-
-    assert statuses(mailing) == {"1": S.SENT, "2": S.FAILED}
-    assert Delivery.objects.get(recipient_ref=ref(1)).provider_message_id == "esp-1"
-
-
-@pytest.mark.parametrize(
-    ("status_code", "expected"),
-    [(503, S.QUEUED), (400, S.FAILED), (None, S.UNKNOWN)],
-    ids=["esp-503-retried", "esp-400-failed", "no-answer-in-doubt"],
-)
-def test_with_a_batch_api_a_failed_call_is_retried_failed_or_in_doubt(
-    esp, monkeypatch, status_code, expected
-):
-    import requests
-    from anymail.exceptions import AnymailRequestsAPIError
-
-    mailing = mailing_sending([1, 2])
-
-    def post_to_esp(self: Any, payload: Any, message: Any) -> None:
-        if status_code is None:
-            try:
-                raise requests.exceptions.ReadTimeout("read timed out")
-            except requests.exceptions.ReadTimeout as exc:
-                raise AnymailRequestsAPIError("timed out", esp_name="Test") from exc
-        response = requests.Response()
-        response.status_code = status_code
-        raise AnymailRequestsAPIError("no", response=response, esp_name="Test")
-
-    monkeypatch.setattr("anymail.backends.test.EmailBackend.post_to_esp", post_to_esp)
-
-    mailing_send(mailing_id=mailing.pk)
-
-    assert set(statuses(mailing).values()) == {expected}
-
-
-# --- The throttle, shared through Redis ------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url(settings: Any) -> str:
-    if not settings.REDIS_URL:
-        pytest.skip("needs REDIS_URL")
-    return str(settings.REDIS_URL)
-
-
-def test_two_limiters_share_one_budget_through_redis(redis_url):
-    from mailer.bulk.throttle import RateLimiter
-
-    key = f"test:bulk-rate:{uuid.uuid4().hex}"
-    first = RateLimiter(rate=100, redis_url=redis_url, key=key)
-    second = RateLimiter(rate=100, redis_url=redis_url, key=key)
-
-    # A second's worth goes at once (the burst); the next second's worth waits its turn,
-    # whichever worker asks.
-    assert first.reserve(100) == pytest.approx(0.0, abs=0.05)
-    assert second.reserve(50) == pytest.approx(0.5, abs=0.05)
-    assert first.reserve(50) == pytest.approx(1.0, abs=0.05)
-    alone = RateLimiter(rate=100, redis_url=redis_url, key=key + ":other")
-    assert alone.reserve(100) == pytest.approx(0.0, abs=0.05)
-
-
-def test_without_redis_a_limiter_keeps_to_its_share_and_says_so_once(settings, caplog):
-    from mailer.bulk.throttle import RateLimiter
-
-    settings.MAILER_BULK_TASKS = 2
-    limiter = RateLimiter(rate=100, redis_url="redis://127.0.0.1:1/0")
-
-    # Its share: 50 a second.
-    assert limiter.reserve(50) == pytest.approx(0.0, abs=0.05)
-    assert limiter.reserve(50) == pytest.approx(1.0, abs=0.05)
-    warnings = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
-    assert len(warnings) == 1
-
-
-def test_no_rate_means_no_waiting():
-    from mailer.bulk.throttle import RateLimiter
-
-    assert RateLimiter(rate=0, redis_url="redis://127.0.0.1:1/0").reserve(10_000) == 0.0
-
-
-def test_a_rate_makes_batches_no_larger_than_a_second_of_it(settings):
-    from mailer.bulk.sending import batch_size
-
-    settings.MAILER_BULK_RATE = 14
-    assert batch_size() == 14
-    settings.MAILER_BULK_RATE = 0
-    assert batch_size() == settings.MAILER_BULK_BATCH_SIZE
-
-
-# --- Queues ---------------------------------------------------------------------------------
-
-
-def test_bulk_sends_travel_on_their_own_queue_and_the_sweep_on_the_periodic_one():
-    from config.celery import task_route
-
-    assert task_route("mailer.tasks.mailing_send", (), {}, {}) == {"queue": "bulk"}
-    assert task_route("mailer.tasks.outbox_send", (), {}, {}) == {"queue": "mail"}
-    assert task_route("mailer.tasks.mailings_sweep", (), {}, {}) == {"queue": "periodic"}
-    assert "mailer.tasks.mailings_sweep" in {
-        entry["task"] for entry in celery_app.conf.beat_schedule.values()
-    }
+    assert received() == [address(2)]
+    assert statuses(mailing) == {"1": S.FAILED, "2": S.SENT}
