@@ -75,3 +75,11 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+def env_prefixed(prefix: str) -> dict[str, str]:
+    """Every ``<prefix><NAME>`` variable as ``{"<NAME>": value}``; ``<prefix><NAME>_FILE``
+    is read for a ``<NAME>`` whose variable is unset, like every other secret."""
+    names = {name.removesuffix("_FILE") for name in os.environ if name.startswith(prefix)}
+    values = {name.removeprefix(prefix): env_str(name) for name in sorted(names)}
+    return {name: value for name, value in values.items() if name and value is not None}

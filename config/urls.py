@@ -15,6 +15,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("workspace/", include("workspace.urls")),
     path("healthz", healthz, name="healthz"),
+    # Mail providers' tracking webhooks (mailer.events; docs/emails.md, "Webhooks").
+    path("anymail/", include("mailer.events.urls")),
     path("", include("petitions.urls")),
     path("", include("campaigns.urls")),
 ]
