@@ -51,7 +51,8 @@ def mailings_sweep() -> dict[str, int]:
     return bulk_sweep.mailings_sweep()
 
 
-# Provider events (webhooks): stored by the webhook, processed here; quick database work.
+# Provider events (webhooks): stored by the webhook, processed here (quick database work, on
+# the "bulk" queue with the mailings they mostly come from: config/celery.py).
 @shared_task(acks_late=True, ignore_result=True)
 def email_event_process(event_id: int) -> str:
     return events.email_event_process(event_id=event_id).status
