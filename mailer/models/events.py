@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class EmailEvent(models.Model):
@@ -21,19 +22,19 @@ class EmailEvent(models.Model):
     """
 
     class Type(models.TextChoices):
-        DELIVERED = "delivered", _("Delivered")
-        BOUNCED = "bounced", _("Bounced")
-        COMPLAINED = "complained", _("Complained")
-        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        DELIVERED = "delivered", pgettext_lazy("provider report", "Delivered")
+        BOUNCED = "bounced", pgettext_lazy("provider report", "Bounced")
+        COMPLAINED = "complained", pgettext_lazy("provider report", "Complained")
+        UNSUBSCRIBED = "unsubscribed", pgettext_lazy("provider report", "Unsubscribed")
         # The provider refused to send it (often: the address is on its own suppression list).
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", pgettext_lazy("provider report", "Rejected")
 
     class BounceKind(models.TextChoices):
         # The address does not exist or will never take mail: suppressed at once.
-        HARD = "hard", _("Hard")
+        HARD = "hard", pgettext_lazy("bounce", "Hard")
         # The mailbox was full, the server down: suppressed after repeated ones.
-        SOFT = "soft", _("Soft")
-        UNKNOWN = "unknown", _("Unknown")
+        SOFT = "soft", pgettext_lazy("bounce", "Soft")
+        UNKNOWN = "unknown", pgettext_lazy("bounce", "Unknown")
 
     # anymail's name for the provider ("Postmark", "Mailgun", "Amazon SES").
     esp = models.CharField(max_length=30)

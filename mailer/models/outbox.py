@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The keys of ``OutboxMessage.about`` that are indexed, so that finding every message
 # about one of them stays cheap. A key not listed here can be stored, but asking by it
@@ -54,10 +55,10 @@ class OutboxMessage(models.Model):
     class ProviderStatus(models.TextChoices):
         # What the provider reported after it took a sent message (webhooks); the row's
         # status stays "sent". Delivery rows of bulk mail keep this in their status instead.
-        NONE = "", _("Not reported")
-        DELIVERED = "delivered", _("Delivered")
-        BOUNCED = "bounced", _("Bounced")
-        COMPLAINED = "complained", _("Complained")
+        NONE = "", pgettext_lazy("provider report", "Not reported")
+        DELIVERED = "delivered", pgettext_lazy("provider report", "Delivered")
+        BOUNCED = "bounced", pgettext_lazy("provider report", "Bounced")
+        COMPLAINED = "complained", pgettext_lazy("provider report", "Complained")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # One of the kinds feature apps register (mailer.registry); checked when queued.

@@ -31,7 +31,9 @@ def _webhooks(settings):
     webhooks_on(settings)
 
 
-def bounce_stored(n: int, *, days_ago: float, kind: str = "soft", message_id: str = "") -> EmailEvent:
+def bounce_stored(
+    n: int, *, days_ago: float, kind: str = "soft", message_id: str = ""
+) -> EmailEvent:
     """A soft bounce of person ``n`` heard of (and processed) ``days_ago``."""
     at = timezone.now() - timedelta(days=days_ago)
     event = EmailEvent.objects.create(
@@ -265,7 +267,8 @@ def event(esp_event: object = None, mta_response: str | None = None) -> AnymailT
         ("Amazon SES", {"bounce": {"bounceType": "Undetermined"}}, "unknown"),
         ("SendGrid", {"event": "bounce", "type": "bounce"}, "hard"),
         ("SendGrid", {"event": "bounce", "type": "blocked"}, "soft"),
-        ("Postmark", {"RecordType": "SubscriptionChange", "SuppressionReason": "HardBounce"}, "hard"),
+        ("Postmark", {"RecordType": "SubscriptionChange", "SuppressionReason": "HardBounce"},
+         "hard"),
         ("Mailgun", {"event-data": {"severity": "permanent", "reason": "generic"}}, "hard"),
         ("Mailgun", {"event-data": "nonsense"}, "unknown"),
         ("SparkPost", ["not", "a", "dict"], "unknown"),
