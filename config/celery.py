@@ -15,7 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 PERIODIC_QUEUE = "periodic"
 # Bulk mail's send tasks: a mailing to 100 000 people fills this queue, never "mail".
 BULK_QUEUE = "bulk"
-BULK_TASKS = frozenset({"mailer.tasks.mailing_send"})
+# Provider events ride there too: a mailing to 100 000 people brings 100 000 "delivered"
+# webhooks, whose processing must not delay a confirmation email on "mail".
+BULK_TASKS = frozenset({"mailer.tasks.mailing_send", "mailer.tasks.email_event_process"})
 
 
 def task_route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> Any:

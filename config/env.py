@@ -97,3 +97,11 @@ def env_durations(name: str, default: str) -> list[int]:
             )
         seconds.append(int(number) * _DURATION_UNITS[unit])
     return seconds
+
+
+def env_prefixed(prefix: str) -> dict[str, str]:
+    """Every ``<prefix><NAME>`` variable as ``{"<NAME>": value}``; ``<prefix><NAME>_FILE``
+    is read for a ``<NAME>`` whose variable is unset, like every other secret."""
+    names = {name.removesuffix("_FILE") for name in os.environ if name.startswith(prefix)}
+    values = {name.removeprefix(prefix): env_str(name) for name in sorted(names)}
+    return {name: value for name, value in values.items() if name and value is not None}

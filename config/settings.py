@@ -7,7 +7,6 @@ secrets and hosts mandatory. See README "Configuration" for every variable.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
@@ -20,6 +19,7 @@ from config.env import (
     env_durations,
     env_int,
     env_list,
+    env_prefixed,
     env_required,
     env_str,
 )
@@ -315,6 +315,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Provider events (webhooks) whose task was lost are processed; old ones deleted.
+    "email-events-sweep": {
+        "task": "mailer.tasks.email_events_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------
@@ -343,21 +349,50 @@ elif MAIL_BACKEND == "smtp":
         "EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25, minimum=1
     )
 elif MAIL_BACKEND == "anymail":
-    # Any ESP that django-anymail supports. Its settings come from ANYMAIL_* variables:
-    # ANYMAIL_POSTMARK_SERVER_TOKEN=… becomes ANYMAIL = {"POSTMARK_SERVER_TOKEN": "…"}.
+    # Any ESP that django-anymail supports. Its settings come from ANYMAIL_* variables
+    # (ANYMAIL below).
     ANYMAIL_ESP = env_required("SBOR_ANYMAIL_ESP")
     if not ANYMAIL_ESP.replace("_", "").isalnum():
         raise ImproperlyConfigured(f"SBOR_ANYMAIL_ESP={ANYMAIL_ESP!r} is not an ESP name")
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
-    ANYMAIL = {
-        name.removeprefix("ANYMAIL_"): value
-        for name, value in os.environ.items()
-        if name.startswith("ANYMAIL_")
-    }
 elif MAIL_BACKEND == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The ESP's settings: ANYMAIL_POSTMARK_SERVER_TOKEN=… (or ANYMAIL_POSTMARK_SERVER_TOKEN_FILE)
+# becomes ANYMAIL = {"POSTMARK_SERVER_TOKEN": "…"}. Read whatever the backend: an ESP's
+# webhooks also serve mail sent through its SMTP relay.
+ANYMAIL: dict[str, object] = dict(env_prefixed("ANYMAIL_"))
+
+# Provider webhooks (docs/emails.md, "Webhooks"): /anymail/<esp>/tracking/ answers for these
+# ESPs only (anymail module names); by default the ESP mail goes through. While switching
+# ESPs, list both: the old one still reports bounces of what it sent.
+MAILER_WEBHOOK_ESPS = env_list(
+    "SBOR_WEBHOOK_ESPS", [ANYMAIL_ESP] if MAIL_BACKEND == "anymail" else []
+)
+for _esp in MAILER_WEBHOOK_ESPS:
+    if not _esp.replace("_", "").isalnum():
+        raise ImproperlyConfigured(f"SBOR_WEBHOOK_ESPS: {_esp!r} is not an ESP name")
+# The basic-auth credentials ESPs must send ("user:password", comma-separated). Any of them
+# is accepted, so a secret is rotated by adding the new one, moving the ESP to it, and
+# removing the old one.
+MAILER_WEBHOOK_SECRETS = env_list("SBOR_WEBHOOK_SECRETS")
+for _secret in MAILER_WEBHOOK_SECRETS:
+    _user, _colon, _password = _secret.partition(":")
+    if not (_user and _colon and _password):
+        raise ImproperlyConfigured("SBOR_WEBHOOK_SECRETS must list user:password pairs")
+    if PRODUCTION and len(_password) < 16:
+        raise ImproperlyConfigured("SBOR_WEBHOOK_SECRETS: a password needs 16 characters or more")
+if MAILER_WEBHOOK_SECRETS:
+    if "WEBHOOK_SECRET" in ANYMAIL:
+        raise ImproperlyConfigured("set SBOR_WEBHOOK_SECRETS or ANYMAIL_WEBHOOK_SECRET, not both")
+    ANYMAIL["WEBHOOK_SECRET"] = MAILER_WEBHOOK_SECRETS
+if PRODUCTION and MAILER_WEBHOOK_ESPS and not ANYMAIL.get("WEBHOOK_SECRET"):
+    # Without it anyone could post bounces and complaints and suppress any address.
+    raise ImproperlyConfigured(
+        "SBOR_WEBHOOK_SECRETS must be set when an ESP's webhooks are on (SBOR_WEBHOOK_ESPS)"
+    )
+
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Sbor <no-reply@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Transient send failures are retried this many times with exponential backoff and jitter.

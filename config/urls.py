@@ -16,6 +16,8 @@ urlpatterns = [
     path("workspace/", include("workspace.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("updates.urls")),
+    # Mail providers' tracking webhooks (mailer.events; docs/emails.md, "Webhooks").
+    path("anymail/", include("mailer.events.urls")),
     path("", include("petitions.urls")),
     path("", include("campaigns.urls")),
 ]

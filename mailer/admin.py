@@ -1,14 +1,22 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from mailer.models import Mailing, OutboxMessage, Suppression
+from mailer.models import EmailEvent, Mailing, OutboxMessage, Suppression
 from mailer.registry import UnknownEmailKindError, bulk_email_type_get, email_type_get
+from mailer.services import suppression_remove
+from trust.identity import email_digest
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "kind_label", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["kind", "status"]
+    list_display = [
+        "public_id", "kind_label", "status", "provider_status", "attempts", "created_at", "sent_at",
+    ]  # fmt: skip
+    list_filter = ["kind", "status", "provider_status"]
     readonly_fields = [field.name for field in OutboxMessage._meta.fields]
 
     @admin.display(description=OutboxMessage._meta.get_field("kind").verbose_name, ordering="kind")
@@ -40,12 +48,72 @@ class MailingAdmin(admin.ModelAdmin):
         return False
 
 
-# Addresses appear only as their keyed hash: staff see how many and why, never who.
+class _ByAddress(admin.ModelAdmin):
+    """Read-only; the search box takes an address (looked up by its keyed hash) or a hash."""
+
+    search_fields = ["address_digest"]
+    search_help_text = _("An email address or its hash")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        digest = email_digest(term) if "@" in term else term.lower()
+        return queryset.filter(address_digest=digest), False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(_ByAddress):
     list_display = ["reason", "created_at"]
     list_filter = ["reason"]
-    readonly_fields = [field.name for field in Suppression._meta.fields]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    actions = ["remove_selected"]
 
-    def has_add_permission(self, request: object) -> bool:
+    def get_actions(self, request: HttpRequest) -> dict:
+        # Removal goes through the service, never through a bare delete.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(
+        description=_("Remove the selected addresses from the suppression list"),
+        permissions=["delete"],
+    )
+    def remove_selected(self, request: HttpRequest, queryset: QuerySet[Suppression]) -> None:
+        self.log_deletions(request, queryset)
+        removed = sum(
+            suppression_remove(address_digest=digest)
+            for digest in queryset.values_list("address_digest", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)s address removed from the suppression list: bulk mail goes to it again.",
+                "%(n)s addresses removed from the suppression list: bulk mail goes to them again.",
+                removed,
+            )
+            % {"n": removed},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(_ByAddress):
+    list_display = [
+        "occurred_at", "esp", "event_type", "bounce_kind", "reject_reason", "processed_at",
+    ]  # fmt: skip
+    list_filter = ["event_type", "bounce_kind", "esp"]
+    date_hierarchy = "occurred_at"
+    ordering = ["-occurred_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

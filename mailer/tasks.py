@@ -10,6 +10,7 @@ from django.conf import settings
 from mailer import services
 from mailer.bulk import sending as bulk_sending
 from mailer.bulk import sweep as bulk_sweep
+from mailer.events import processing as events
 
 
 # The hard time limit ends a send stuck with the provider; the claim lease outlasts it, so
@@ -48,3 +49,15 @@ def mailing_send(mailing_id: int) -> str:
 @shared_task(ignore_result=True)
 def mailings_sweep() -> dict[str, int]:
     return bulk_sweep.mailings_sweep()
+
+
+# Provider events (webhooks): stored by the webhook, processed here (quick database work, on
+# the "bulk" queue with the mailings they mostly come from: config/celery.py).
+@shared_task(acks_late=True, ignore_result=True)
+def email_event_process(event_id: int) -> str:
+    return events.email_event_process(event_id=event_id).status
+
+
+@shared_task(ignore_result=True)
+def email_events_sweep() -> dict[str, int]:
+    return events.email_events_sweep()

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The keys of ``OutboxMessage.about`` that are indexed, so that finding every message
 # about one of them stays cheap. A key not listed here can be stored, but asking by it
@@ -51,6 +52,14 @@ class OutboxMessage(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
+    class ProviderStatus(models.TextChoices):
+        # What the provider reported after it took a sent message (webhooks); the row's
+        # status stays "sent". Delivery rows of bulk mail keep this in their status instead.
+        NONE = "", pgettext_lazy("provider report", "Not reported")
+        DELIVERED = "delivered", pgettext_lazy("provider report", "Delivered")
+        BOUNCED = "bounced", pgettext_lazy("provider report", "Bounced")
+        COMPLAINED = "complained", pgettext_lazy("provider report", "Complained")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # One of the kinds feature apps register (mailer.registry); checked when queued.
     kind = models.CharField(max_length=40)
@@ -72,6 +81,9 @@ class OutboxMessage(models.Model):
     # Error class and SMTP/HTTP status only: provider messages can quote the address.
     last_error = models.CharField(max_length=200, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
+    provider_status = models.CharField(
+        max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.NONE, blank=True
+    )
 
     class Meta:
         verbose_name = _("outgoing email")
@@ -85,6 +97,12 @@ class OutboxMessage(models.Model):
             # Feature apps find and delete rows by what they are about ("every message
             # of this petition"); one expression index per key they ask by.
             *[models.Index(AboutKey(key), name=f"outbox_about_{key}") for key in ABOUT_KEYS],
+            # Provider events find the message they are about (mailer.events).
+            models.Index(
+                fields=["provider_message_id"],
+                name="outbox_provider_id",
+                condition=~models.Q(provider_message_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

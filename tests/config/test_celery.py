@@ -19,6 +19,7 @@ SCHEDULED = {
     "petitions.tasks.signature_counts_repair",
     "mailer.tasks.outbox_requeue",
     "mailer.tasks.mailings_sweep",
+    "mailer.tasks.email_events_sweep",
     "petitions.tasks.sign_attempts_sweep",
     "petitions.tasks.petition_integrity_refresh",
     "petitions.tasks.supporter_emails_drop",

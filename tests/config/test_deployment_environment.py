@@ -68,6 +68,7 @@ def test_anymail_from_the_compose_environment_configures_the_esp(services, tmp_p
     operator = SECRETS | {"SBOR_MAIL_BACKEND": "anymail", "SBOR_ANYMAIL_ESP": "postmark"}
     env = subprocess_env(tmp_path) | container_env(services["worker"], operator)
     env["ANYMAIL_POSTMARK_SERVER_TOKEN"] = "token-from-dot-env"  # from env_file
+    env["SBOR_WEBHOOK_SECRETS"] = "postmark:webhook-password-from-dot-env"  # from env_file
     env.pop("REDIS_URL", None)
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
 
@@ -76,7 +77,10 @@ def test_anymail_from_the_compose_environment_configures_the_esp(services, tmp_p
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["backend"] == "anymail.backends.postmark.EmailBackend"
-    assert values["anymail"] == {"POSTMARK_SERVER_TOKEN": "token-from-dot-env"}
+    assert values["anymail"] == {
+        "POSTMARK_SERVER_TOKEN": "token-from-dot-env",
+        "WEBHOOK_SECRET": ["postmark:webhook-password-from-dot-env"],
+    }
 
 
 def test_mailpit_is_only_in_the_development_override(services, dev_services):
