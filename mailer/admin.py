@@ -72,7 +72,7 @@ class _ByAddress(admin.ModelAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(_ByAddress):
-    list_display = ["reason", "created_at"]
+    list_display = ["address_digest", "reason", "created_at"]
     list_filter = ["reason"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]

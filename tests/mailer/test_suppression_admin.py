@@ -10,7 +10,7 @@ import pytest
 from mailer import services
 from mailer.models import EmailEvent, Suppression
 from tests.bulkkind.kind import address, digest
-from tests.factories import staff_user_create
+from tests.factories import admin_login, staff_user_create
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/mailer/suppression/"
@@ -27,7 +27,7 @@ def rows(response) -> set[str]:
 
 
 def test_staff_see_each_suppressed_hash_with_its_reason_and_date(client, listed):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     response = client.get(CHANGELIST)
 
@@ -39,7 +39,7 @@ def test_staff_see_each_suppressed_hash_with_its_reason_and_date(client, listed)
 
 
 def test_staff_find_an_address_by_typing_it_or_its_hash(client, listed):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     assert rows(client.get(CHANGELIST, {"q": "Person1@Example.org"})) == {digest(1)}
     assert rows(client.get(CHANGELIST, {"q": digest(2).upper()})) == {digest(2)}
@@ -49,7 +49,7 @@ def test_staff_find_an_address_by_typing_it_or_its_hash(client, listed):
 def test_removing_lifts_the_suppression_and_is_logged(client, listed):
     from django.contrib.admin.models import LogEntry
 
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     entry = Suppression.objects.get(address_digest=digest(1))
 
     response = client.post(
@@ -63,7 +63,7 @@ def test_removing_lifts_the_suppression_and_is_logged(client, listed):
 
 
 def test_the_list_cannot_be_edited_or_added_to_and_plain_delete_is_not_offered(client, listed):
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
     entry = Suppression.objects.get(address_digest=digest(1))
 
     page = client.get(CHANGELIST).content.decode()
@@ -76,7 +76,9 @@ def test_the_list_cannot_be_edited_or_added_to_and_plain_delete_is_not_offered(c
 
 
 def test_staff_who_may_only_view_cannot_remove(client, listed):
-    client.force_login(staff_user_create(superuser=False, permissions=("mailer.view_suppression",)))
+    admin_login(
+        client, staff_user_create(superuser=False, permissions=("mailer.view_suppression",))
+    )
     entry = Suppression.objects.get(address_digest=digest(1))
 
     assert client.get(CHANGELIST).status_code == 200
@@ -99,7 +101,7 @@ def test_staff_see_provider_events_by_address_and_cannot_change_them(client):
         esp="Postmark", event_id="1", event_type="bounced", bounce_kind="soft",
         address_digest=digest(1), occurred_at=timezone.now(),
     )  # fmt: skip
-    client.force_login(staff_user_create())
+    admin_login(client, staff_user_create())
 
     found = client.get("/admin/mailer/emailevent/", {"q": address(1)})
     missed = client.get("/admin/mailer/emailevent/", {"q": address(2)})
