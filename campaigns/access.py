@@ -36,6 +36,8 @@ class Action(enum.Enum):
     SIGNERS_INVALIDATE = "signers_invalidate"  # invalidate and revalidate
     SIGNERS_EXPORT = "signers_export"
     CAMPAIGN_LOCKDOWN = "campaign_lockdown"  # destroys signers' personal data
+    # How long signers' data is kept: 0 days and a close erase it all, as a lockdown does.
+    CAMPAIGN_RETENTION = "campaign_retention"
 
 
 _ALL = frozenset(Role)
@@ -62,6 +64,7 @@ RIGHTS: dict[Action, Right] = {
     Action.SIGNERS_INVALIDATE: Right(_OWNERS, two_factor=True),
     Action.SIGNERS_EXPORT: Right(_OWNERS, two_factor=True),
     Action.CAMPAIGN_LOCKDOWN: Right(_OWNERS, two_factor=True),
+    Action.CAMPAIGN_RETENTION: Right(_OWNERS, two_factor=True),
 }
 
 

@@ -173,7 +173,9 @@ def campaign_create(
         body=body,
         language=language,
     )
-    if retention_days is not None:
+    if retention_days is not None and retention_days != campaign.retention_days:
+        # Only owners decide how long signers' data is kept (Action.CAMPAIGN_RETENTION).
+        access_check(user=actor, organisation=organisation, action=Action.CAMPAIGN_RETENTION)
         _retention_check(retention_days)
         campaign.retention_days = retention_days
     campaign.slug = slug.strip().lower() or slug_suggest(title=campaign.title)
@@ -199,18 +201,29 @@ def campaign_update(
     summary: str,
     body: str,
     language: str,
-    retention_days: int,
+    retention_days: int | None = None,
 ) -> Campaign:
     """Change a campaign's texts, address, language and retention period.
+
+    ``None`` keeps the retention period; changing it needs ``Action.CAMPAIGN_RETENTION``
+    (owners with a verified second factor): a short period and a close erase every
+    signer's data, as a lockdown does.
 
     The address can change only while the campaign is a draft: once published, links to it
     have been shared. An empty ``slug`` keeps the address a public campaign has, and makes a
     draft's from its title.
     """
     access_check(user=actor, organisation=campaign.organisation, action=Action.CAMPAIGN_EDIT)
-    _retention_check(retention_days)
+    if retention_days is not None:
+        _retention_check(retention_days)
     with transaction.atomic():
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if retention_days is None:
+            retention_days = current.retention_days
+        elif retention_days != current.retention_days:
+            access_check(
+                user=actor, organisation=campaign.organisation, action=Action.CAMPAIGN_RETENTION
+            )
         before = {name: getattr(current, name) for name in EDITABLE_FIELDS}
         slug = slug.strip().lower()
         if current.is_public:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns.access import NotAllowed, NotAMember
+from campaigns.access import NotAllowed, NotAMember, SecondFactorNeeded
 from campaigns.models import AuditEntry, Campaign
 from campaigns.services.editing import (
     SLUG_MAX_LENGTH,
@@ -54,7 +54,6 @@ def _texts(**overrides):
         "summary": "Political prisoners must go free.",
         "body": "The story.",
         "language": "en",
-        "retention_days": 90,
     }
     texts.update(overrides)
     return texts
@@ -172,9 +171,16 @@ def test_unsafe_markdown_is_stripped_from_the_stored_story(campaigner):
     assert campaign.body == HOSTILE_STORY  # the Markdown itself is kept as typed
 
 
-def test_a_retention_period_out_of_bounds_is_refused(campaigner):
+@pytest.fixture
+def verified_owner(campaigner):
+    owner = member_create(organisation=campaigner.organisation, role="owner")
+    owner.user.is_verified = lambda: True  # as django-otp's middleware marks a verified session
+    return owner
+
+
+def test_a_retention_period_out_of_bounds_is_refused(verified_owner):
     with pytest.raises(ValidationError) as caught:
-        _draft(campaigner, retention_days=5000)
+        _draft(verified_owner, retention_days=5000)
 
     assert "retention_days" in caught.value.message_dict
     assert Campaign.objects.count() == 0
@@ -466,3 +472,56 @@ def test_the_organisation_of_a_copy_is_the_originals_even_for_a_member_of_two(ca
     copy = campaign_duplicate(actor=campaigner.user, campaign=campaign)
 
     assert copy.organisation == campaigner.organisation
+
+
+# --- The retention period: owners only ----------------------------------------------------
+
+
+def test_a_campaigner_cannot_change_how_long_signers_data_is_kept(campaigner):
+    campaign = _draft(campaigner)
+    kept = campaign.retention_days
+
+    for days in (0, 3650):
+        with pytest.raises(NotAllowed):
+            campaign_update(
+                actor=campaigner.user, campaign=campaign, **_texts(), retention_days=days
+            )
+        with pytest.raises(NotAllowed):
+            _draft(campaigner, retention_days=days)
+
+    campaign.refresh_from_db()
+    assert campaign.retention_days == kept
+    assert Campaign.objects.count() == 1
+
+
+def test_a_campaigner_may_save_the_texts_with_the_period_unchanged(campaigner):
+    campaign = _draft(campaigner)
+
+    updated = campaign_update(
+        actor=campaigner.user,
+        campaign=campaign,
+        **_texts(title="Changed"),
+        retention_days=campaign.retention_days,
+    )
+
+    assert updated.title == "Changed"
+
+
+def test_an_owner_without_a_verified_second_factor_cannot_change_the_period(campaigner):
+    owner = member_create(organisation=campaigner.organisation, role="owner")
+    campaign = _draft(campaigner)
+
+    with pytest.raises(SecondFactorNeeded):
+        campaign_update(actor=owner.user, campaign=campaign, **_texts(), retention_days=0)
+
+
+def test_a_verified_owner_changes_the_period_and_it_is_recorded(campaigner, verified_owner):
+    campaign = _draft(campaigner)
+
+    updated = campaign_update(
+        actor=verified_owner.user, campaign=campaign, **_texts(), retention_days=30
+    )
+
+    assert updated.retention_days == 30
+    entry = _audit(AuditEntry.Action.CAMPAIGN_UPDATE)[-1]
+    assert entry.details["fields"] == ["retention_days"]
