@@ -314,6 +314,50 @@ def test_past_the_limit_across_all_clients_the_account_is_refused_everywhere(set
     assert THROTTLED not in login(Client(), "someone-else@example.org", "x", ip="203.0.113.52")
 
 
+def test_strangers_filling_the_accounts_total_do_not_lock_out_a_browser_it_signed_in_from(
+    settings, olga
+):
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 6
+    own_browser = Client()
+    assert login(own_browser, ADDRESS, PASSWORD, ip="203.0.113.50") == "signed in"
+    cookie = own_browser.cookies["sbor_known_browser"]
+    assert cookie["httponly"] and int(cookie["max-age"]) > 30 * 24 * 3600
+    own_browser.post(LOGOUT, REMOTE_ADDR="203.0.113.50")
+    for n in range(6):
+        login(Client(), ADDRESS, "wrong", ip=f"198.51.100.{n}")
+
+    # Without the cookie the account is refused everywhere, as before.
+    assert THROTTLED in login(Client(), ADDRESS, PASSWORD, ip="203.0.113.51")
+    # The browser that signed in before still can, from a network of its own.
+    assert login(own_browser, ADDRESS, PASSWORD, ip="203.0.113.52") == "signed in"
+
+
+def test_a_known_browser_cookie_of_another_account_or_forged_counts_for_nothing(settings, olga):
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 6
+    other = organiser_create(email="other@example.org", password=PASSWORD)
+    theirs = Client()
+    assert login(theirs, "other@example.org", PASSWORD, ip="203.0.113.60") == "signed in"
+    for n in range(6):
+        login(Client(), ADDRESS, "wrong", ip=f"198.51.100.{n}")
+
+    assert THROTTLED in login(theirs, ADDRESS, PASSWORD, ip="203.0.113.61")
+    forged = Client()
+    forged.cookies["sbor_known_browser"] = "eyJhIjoiMSJ9:forged:signature"
+    assert THROTTLED in login(forged, ADDRESS, PASSWORD, ip="203.0.113.62")
+    assert other.is_active
+
+
+def test_a_known_browser_is_still_limited_on_its_own(settings, olga):
+    settings.RATE_LOGIN_ACCOUNT_PER_HOUR = 3
+    browser = Client()
+    assert login(browser, ADDRESS, PASSWORD, ip="203.0.113.50") == "signed in"
+    browser.post(LOGOUT, REMOTE_ADDR="203.0.113.50")
+    for n in range(3):
+        login(browser, ADDRESS, "wrong", ip=f"198.51.100.{n}")
+
+    assert THROTTLED in login(browser, ADDRESS, PASSWORD, ip="198.51.100.9")
+
+
 def test_the_default_limits_keep_strangers_from_locking_organisers_out():
     assert django_settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR >= 100
     assert (

@@ -56,9 +56,10 @@ class LoginForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args: Any, ip: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, ip: str, known_browser: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ip = ip
+        self.known_browser = known_browser
         self.user: User | None = None
 
     def clean(self) -> dict[str, Any]:
@@ -67,7 +68,9 @@ class LoginForm(forms.Form):
         if not email or not password:
             return cleaned
         try:
-            self.user = accounts.account_authenticate(email=email, password=password, ip=self.ip)
+            self.user = accounts.account_authenticate(
+                email=email, password=password, ip=self.ip, known_browser=self.known_browser
+            )
         except accounts.SignInRefusedError as refusal:
             self._tie_fields_to_errors()
             if refusal.reason == "throttled":

@@ -37,15 +37,16 @@ def username_for(email: str) -> str:
     return email.strip().lower()
 
 
-def account_authenticate(*, email: str, password: str, ip: str) -> User:
+def account_authenticate(*, email: str, password: str, ip: str, known_browser: str = "") -> User:
     """The active account with this address and password; raises ``SignInRefusedError``.
 
     The attempt is counted (``trust.login``) before the password is checked, so that past
     the limits even the right password is refused without touching the hasher. An unknown
-    address and a wrong password cost the same and are answered alike.
+    address and a wrong password cost the same and are answered alike. ``known_browser``
+    is the browser's known-browser cookie (``trust.login``).
     """
     username = username_for(email)
-    if not login_attempt_allowed(username=username, ip=ip):
+    if not login_attempt_allowed(username=username, ip=ip, known_browser=known_browser):
         raise SignInRefusedError("throttled")
     user = authenticate(username=username, password=password)
     if user is None:
