@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from campaigns.models import AuditEntry, Campaign
 from petitions import services
-from petitions.services import self_service
 from petitions.models import InvalidationBatch, Signature, Supporter
 from petitions.selectors.criteria import SignatureCriteria
+from petitions.services import self_service
 from tests.factories import (
     campaign_create,
     member_create,

@@ -151,8 +151,15 @@ class RecoveryCodeForm(_SecondFactorForm):
 
 
 class TwoFactorSetupForm(_SecondFactorForm):
-    """The first code from the app being set up, which confirms it."""
+    """The current password (the session re-authenticates) and the first code from the
+    app this session is setting up, which confirms it."""
 
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     code = forms.CharField(
         label=_("Code from your authenticator app"),
         help_text=_("Six digits, shown by the app once it has the key."),
@@ -160,16 +167,25 @@ class TwoFactorSetupForm(_SecondFactorForm):
         widget=_code_widget(autocomplete="one-time-code", inputmode="numeric"),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, device_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.device_id = device_id
         self.recovery_codes: list[str] = []
 
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not accounts.account_check_password(user=self.user, password=password, ip=self.ip):
+            raise ValidationError(_PASSWORD_WRONG, code="password_incorrect")
+        return password
+
     def clean_code(self) -> str:
+        if "password" not in self.cleaned_data:
+            return str(self.cleaned_data["code"])  # no code is spent on a wrong password
         return self._clean_code()
 
     def verify(self, code: str) -> Any:
         device, self.recovery_codes = two_factor.totp_device_confirm(
-            user=self.user, code=code, ip=self.ip
+            user=self.user, device_id=self.device_id, code=code, ip=self.ip
         )
         return device
 

@@ -12,9 +12,10 @@ the address.
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate, get_user_model, update_session_auth_hash
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 
 from trust.login import login_attempt_allowed, password_reset_request_limit
 from workspace import emails
@@ -90,3 +91,15 @@ def password_reset_request(*, email: str, ip: str, language: str) -> None:
         return
     with transaction.atomic():
         emails.password_reset_email_queue(user_id=user.pk, language=language)
+
+
+def other_sessions_end(request: HttpRequest, *, user: User, password: str) -> None:
+    """End every session of the account but this one, after a change of its security
+    (second factor turned on or off). The password just given is hashed anew (a fresh
+    salt), so the session hash Django keeps in each session no longer matches and the
+    other sessions are signed out on their next request; this one is updated and gets a
+    new key.
+    """
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    update_session_auth_hash(request, user)
