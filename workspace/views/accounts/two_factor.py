@@ -21,10 +21,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from campaigns.access import is_verified
 from trust.network import client_ip
-from workspace.services.accounts import other_sessions_end
 from workspace.access import signed_in_user
 from workspace.forms.accounts import TwoFactorRemoveForm, TwoFactorSetupForm
 from workspace.services import two_factor
+from workspace.services.accounts import other_sessions_end
 from workspace.views.accounts.shared import form_status, next_url, redirect_with_next
 
 
