@@ -283,6 +283,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Answers password-reset requests whose task was lost; deletes those too old to answer.
+    "password-reset-requests-sweep": {
+        "task": "workspace.tasks.password_reset_requests_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Deletes people whose last signature was withdrawn days ago.
     "supporters-unlinked-delete": {
         "task": "petitions.tasks.supporters_unlinked_delete",

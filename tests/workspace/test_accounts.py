@@ -30,6 +30,8 @@ from tests.factories import (
     workspace_login,
 )
 from tests.html import elements
+from workspace.models import PasswordResetRequest
+from workspace.services import accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -619,7 +621,9 @@ def test_past_the_limit_per_client_the_form_says_so(client, settings, olga):
 
 
 def test_deleting_an_account_deletes_its_unsent_mail(client, olga):
-    client.post(RESET, {"email": ADDRESS})  # queued; its task would run after commit
+    client.post(RESET, {"email": ADDRESS})
+    # The request's task, as a worker runs it; the email's own task would run after commit.
+    accounts.password_reset_request_process(request_id=PasswordResetRequest.objects.get().pk)
     assert OutboxMessage.objects.filter(recipient_ref=f"auth.user:{olga.pk}").exists()
 
     olga.delete()
@@ -681,3 +685,69 @@ def test_an_organiser_account_is_a_member_not_a_supporter(client):
 
     assert Supporter.objects.count() == 0
     assert membership.user.username == membership.user.email
+
+
+# --- A reset request does the same work whether or not the account exists --------------
+
+
+def _reset_work(client, email: str, ip: str) -> tuple[int, list[str], list[str]]:
+    """The request's status, the SQL writes it made and the tasks it enqueued."""
+    from django.db import connection
+    from django.test import TestCase
+    from django.test.utils import CaptureQueriesContext
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        TestCase.captureOnCommitCallbacks(execute=False) as callbacks,
+    ):
+        response = client.post(RESET, {"email": email}, REMOTE_ADDR=ip)
+    writes = [
+        re.sub(r"\d+", "N", query["sql"].split(" ", 3)[0] + " " + query["sql"].split(" ", 3)[2])
+        for query in queries.captured_queries
+        if query["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    return response.status_code, writes, [repr(callback) for callback in callbacks]
+
+
+def test_a_reset_request_does_the_same_writes_and_tasks_for_known_and_unknown_addresses(
+    client, olga
+):
+    _reset_work(Client(), "warm-up@example.org", "203.0.113.69")  # makes the day's hash key
+    known = _reset_work(client, ADDRESS, "203.0.113.70")
+    unknown = _reset_work(Client(), "nobody@example.org", "203.0.113.71")
+
+    assert known[0] == unknown[0] == 302
+    assert known[1] == unknown[1] and len(known[1]) >= 1
+    assert len(known[2]) == len(unknown[2]) == 1
+    assert not OutboxMessage.objects.exists()  # nothing is mailed before the task runs
+    assert PasswordResetRequest.objects.count() == 3
+
+
+def test_the_reset_task_mails_an_account_and_nobody_else_and_runs_once(client, olga):
+    client.post(RESET, {"email": " Olga@Example.ORG "}, REMOTE_ADDR="203.0.113.72")
+    Client().post(RESET, {"email": "nobody@example.org"}, REMOTE_ADDR="203.0.113.73")
+    mine, nobodys = PasswordResetRequest.objects.order_by("pk")
+
+    assert accounts.password_reset_request_process(request_id=mine.pk) is True
+    assert accounts.password_reset_request_process(request_id=mine.pk) is False  # claimed
+    assert accounts.password_reset_request_process(request_id=nobodys.pk) is False
+    assert list(OutboxMessage.objects.values_list("recipient_ref", flat=True)) == [
+        f"auth.user:{olga.pk}"
+    ]
+    assert not PasswordResetRequest.objects.exists()
+
+
+def test_the_sweep_answers_lost_requests_and_drops_stale_ones(client, olga):
+    from datetime import timedelta
+
+    client.post(RESET, {"email": ADDRESS}, REMOTE_ADDR="203.0.113.74")
+    Client().post(RESET, {"email": ADDRESS}, REMOTE_ADDR="203.0.113.75")
+    lost, stale = PasswordResetRequest.objects.order_by("pk")
+    now = timezone.now()
+    PasswordResetRequest.objects.filter(pk=lost.pk).update(created_at=now - timedelta(minutes=5))
+    PasswordResetRequest.objects.filter(pk=stale.pk).update(created_at=now - timedelta(hours=2))
+
+    assert accounts.password_reset_requests_sweep() == 1
+
+    assert OutboxMessage.objects.count() == 1
+    assert not PasswordResetRequest.objects.exists()
