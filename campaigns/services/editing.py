@@ -105,21 +105,14 @@ def slug_check(*, slug: str, campaign: Campaign) -> None:
         raise ValidationError(
             {"slug": _("Keep the address to %(max)d characters.") % {"max": SLUG_MAX_LENGTH}}
         )
-    clash = Campaign.objects.filter(slug=slug).exclude(pk=campaign.pk).first()
-    if clash is not None:
-        raise ValidationError(
-            {"slug": _slug_clash_message(slug=slug, clash=clash, campaign=campaign)}
-        )
+    if Campaign.objects.filter(slug=slug).exclude(pk=campaign.pk).exists():
+        raise ValidationError({"slug": _slug_clash_message(slug=slug, campaign=campaign)})
 
 
-def _slug_clash_message(*, slug: str, clash: Campaign, campaign: Campaign) -> str:
+def _slug_clash_message(*, slug: str, campaign: Campaign) -> str:
+    # The same words whoever's campaign it is (the member's own, or another organisation's,
+    # perhaps a draft): no more than that the address is taken, and a free one.
     free = slug_free(base=slug, exclude=campaign)
-    if clash.organisation_id == campaign.organisation_id:
-        return _(
-            "The address “%(slug)s” is already used by your campaign “%(title)s”. "
-            "Choose another one, for example “%(free)s”."
-        ) % {"slug": slug, "title": clash.title, "free": free}
-    # Another organisation's campaign, perhaps a draft: say no more than that it is taken.
     return _(
         "The address “%(slug)s” is already used by another campaign. "
         "Choose another one, for example “%(free)s”."
@@ -145,10 +138,9 @@ def _save_checked(*, campaign: Campaign) -> Campaign:
         with transaction.atomic():
             return campaign_save(campaign=campaign)
     except IntegrityError:
-        clash = Campaign.objects.filter(slug=campaign.slug).exclude(pk=campaign.pk).first()
-        if clash is None:
+        if not Campaign.objects.filter(slug=campaign.slug).exclude(pk=campaign.pk).exists():
             raise
-        message = _slug_clash_message(slug=campaign.slug, clash=clash, campaign=campaign)
+        message = _slug_clash_message(slug=campaign.slug, campaign=campaign)
         raise ValidationError({"slug": message}) from None
 
 

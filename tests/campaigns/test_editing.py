@@ -23,6 +23,7 @@ from petitions.models import Petition
 from petitions.services import (
     campaign_duplicate_with_petitions,
     campaign_end,
+    campaign_petitions_close,
     petitions_duplicate,
 )
 from tests.factories import campaign_create as campaign_make
@@ -111,14 +112,17 @@ def test_an_empty_address_is_made_from_the_title(campaigner):
     assert campaign.status == Campaign.Status.DRAFT
 
 
-def test_an_address_of_your_own_campaign_is_refused_naming_it_and_a_free_one(campaigner):
+def test_an_address_of_your_own_campaign_is_refused_as_any_other_with_a_free_one(campaigner):
     _draft(campaigner, title="First", slug="free-them")
 
     with pytest.raises(ValidationError) as caught:
         _draft(campaigner, title="Second", slug="free-them")
 
     message = caught.value.message_dict["slug"][0]
-    assert "“free-them” is already used by your campaign “First”" in message
+    # The same words as for another organisation's campaign: the message tells nobody
+    # whose campaign holds an address.
+    assert "“free-them” is already used by another campaign" in message
+    assert "First" not in message
     assert "“free-them-2”" in message
     assert Campaign.objects.count() == 1
 
@@ -525,3 +529,32 @@ def test_a_verified_owner_changes_the_period_and_it_is_recorded(campaigner, veri
     assert updated.retention_days == 30
     entry = _audit(AuditEntry.Action.CAMPAIGN_UPDATE)[-1]
     assert entry.details["fields"] == ["retention_days"]
+
+
+def test_the_petition_services_refuse_a_stranger_to_the_campaigns_organisation(campaigner):
+    stranger = member_create(role="owner")
+    stranger.user.is_verified = lambda: True
+    theirs = campaign_make(organisation=campaigner.organisation)
+    open_one = petition_create(campaign=theirs, title="Open one")
+    mine = campaign_make(organisation=stranger.organisation, status=Campaign.Status.DRAFT)
+
+    with pytest.raises(NotAMember):
+        petitions_duplicate(actor=stranger.user, source_campaign=theirs, target_campaign=mine)
+    with pytest.raises(NotAMember):
+        campaign_petitions_close(actor=stranger.user, campaign=theirs)
+
+    assert mine.petitions.count() == 0
+    open_one.refresh_from_db()
+    assert open_one.status == Petition.Status.OPEN
+
+
+def test_a_viewer_cannot_close_a_campaigns_petitions(campaigner):
+    viewer = member_create(organisation=campaigner.organisation, role="viewer")
+    campaign = campaign_make(organisation=campaigner.organisation)
+    petition = petition_create(campaign=campaign)
+
+    with pytest.raises(NotAllowed):
+        campaign_petitions_close(actor=viewer.user, campaign=campaign)
+
+    petition.refresh_from_db()
+    assert petition.status == Petition.Status.OPEN

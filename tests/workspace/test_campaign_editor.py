@@ -195,7 +195,7 @@ def test_an_address_clash_is_explained_on_the_field_with_the_input_kept(client, 
     html = _page(response)
     assert response.status_code == 400
     assert Campaign.objects.count() == 1
-    message = "The address “free-them” is already used by your campaign “First one”."
+    message = "The address “free-them” is already used by another campaign."
     assert message in html
     assert "“free-them-2”" in html
     (slug_input,) = elements(html, "input", name="slug")
@@ -229,7 +229,7 @@ def test_a_form_refused_for_another_field_also_says_the_address_is_taken(client,
     )
 
     assert elements(html, "input", name="title", **{"aria-invalid": "true"})
-    assert "is already used by your campaign “First one”" in html
+    assert "is already used by another campaign" in html
     assert Campaign.objects.count() == 1
 
 
@@ -512,7 +512,7 @@ def test_a_slug_clash_is_explained_in_russian(client, campaigner):
         )
     )
 
-    assert "Адрес «free-them» уже занят вашей кампанией «Первая»." in html
+    assert "Адрес «free-them» уже занят другой кампанией." in html
     assert "«free-them-2»" in html
 
 
