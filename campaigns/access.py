@@ -57,7 +57,9 @@ RIGHTS: dict[Action, Right] = {
     Action.VIEW: Right(_ALL),
     Action.CAMPAIGN_EDIT: Right(_CAMPAIGNERS),
     Action.CAMPAIGN_PUBLISH: Right(_CAMPAIGNERS),
-    Action.UPDATE_SEND: Right(_CAMPAIGNERS),
+    # Mail to supporters (some at risk) from our sender: a stolen password alone must not
+    # be enough to write to them.
+    Action.UPDATE_SEND: Right(_CAMPAIGNERS, two_factor=True),
     Action.MEMBERS_MANAGE: Right(_OWNERS),
     Action.AUDIT_READ: Right(_OWNERS),
     Action.SIGNERS_SEARCH: Right(_OWNERS, two_factor=True),
