@@ -36,6 +36,8 @@ class Action(enum.Enum):
     SIGNERS_INVALIDATE = "signers_invalidate"  # invalidate and revalidate
     SIGNERS_EXPORT = "signers_export"
     CAMPAIGN_LOCKDOWN = "campaign_lockdown"  # destroys signers' personal data
+    # How long signers' data is kept: 0 days and a close erase it all, as a lockdown does.
+    CAMPAIGN_RETENTION = "campaign_retention"
 
 
 _ALL = frozenset(Role)
@@ -55,13 +57,16 @@ RIGHTS: dict[Action, Right] = {
     Action.VIEW: Right(_ALL),
     Action.CAMPAIGN_EDIT: Right(_CAMPAIGNERS),
     Action.CAMPAIGN_PUBLISH: Right(_CAMPAIGNERS),
-    Action.UPDATE_SEND: Right(_CAMPAIGNERS),
+    # Mail to supporters (some at risk) from our sender: a stolen password alone must not
+    # be enough to write to them.
+    Action.UPDATE_SEND: Right(_CAMPAIGNERS, two_factor=True),
     Action.MEMBERS_MANAGE: Right(_OWNERS),
     Action.AUDIT_READ: Right(_OWNERS),
     Action.SIGNERS_SEARCH: Right(_OWNERS, two_factor=True),
     Action.SIGNERS_INVALIDATE: Right(_OWNERS, two_factor=True),
     Action.SIGNERS_EXPORT: Right(_OWNERS, two_factor=True),
     Action.CAMPAIGN_LOCKDOWN: Right(_OWNERS, two_factor=True),
+    Action.CAMPAIGN_RETENTION: Right(_OWNERS, two_factor=True),
 }
 
 

@@ -283,6 +283,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Answers password-reset requests whose task was lost; deletes those too old to answer.
+    "password-reset-requests-sweep": {
+        "task": "workspace.tasks.password_reset_requests_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Deletes people whose last signature was withdrawn days ago.
     "supporters-unlinked-delete": {
         "task": "petitions.tasks.supporters_unlinked_delete",
@@ -534,7 +540,8 @@ INVITATION_DAYS = env_int("SBOR_INVITATION_DAYS", 7, minimum=1)
 # An uploaded hero image larger than this (bytes), or with more pixels than this, is refused
 # with a field error before it is decoded. The proxy refuses request bodies over 32 MB.
 HERO_MAX_BYTES = env_int("SBOR_HERO_MAX_BYTES", 8 * 1024 * 1024, minimum=1)
-HERO_MAX_PIXELS = env_int("SBOR_HERO_MAX_PIXELS", 40_000_000, minimum=1)
+# 16 MP: decoding one takes ~64 MB as RGBA (a 40 MP PNG of a few kB took ~600 MB).
+HERO_MAX_PIXELS = env_int("SBOR_HERO_MAX_PIXELS", 16_000_000, minimum=1)
 # TrueType fonts that draw the share image (Debian's fonts-dejavu-core: Latin and Cyrillic).
 # A missing font is logged once and Pillow's built-in font is used instead.
 SHARE_FONT = env_str("SBOR_SHARE_FONT") or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

@@ -22,6 +22,13 @@ The second step (a code from an authenticator app, or a recovery code) is counte
 way under limits of its own (``second_factor_attempt_allowed``), on top of django-otp's
 own back-off per device.
 
+A browser that signed in to the account before carries a signed "known browser" cookie
+for it (OWASP's device cookie, ``known_browser_token_make``): its attempts are counted
+under their own limit (per browser, as the per-account-and-network one) and NOT against
+the account's total, so strangers who fill the total from many networks still cannot
+lock the organiser out of the browser they use. A cookie of another account, forged or
+expired counts for nothing.
+
 An account that does not exist is counted and answered exactly like one that does, so the
 limits say nothing about which accounts exist. An admin who is locked out anyway can still
 lock a campaign down from a shell (``manage.py campaign_lockdown``), which no limit stops.
@@ -31,13 +38,42 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 from django.conf import settings
+from django.core import signing
 
 from trust.ratelimit import ratelimit_hit
 from trust.services import client_ratelimit_hit
 
 _WINDOW_SECONDS = 3600
+# The "known browser" cookie: set on a successful sign-in, long-lived, HttpOnly, signed.
+KNOWN_BROWSER_COOKIE = "sbor_known_browser"
+KNOWN_BROWSER_MAX_AGE = 365 * 24 * 3600
+_KNOWN_BROWSER_SALT = "trust.login.known-browser"
+
+
+def known_browser_token_make(*, username: str) -> str:
+    """The value of the known-browser cookie for a browser that just signed in to this
+    account: signed, naming the account only by its keyed hash, with a random browser id."""
+    return signing.dumps(
+        {"a": _account_key(username), "b": secrets.token_hex(8)}, salt=_KNOWN_BROWSER_SALT
+    )
+
+
+def _known_browser_id(*, token: str, username: str) -> str:
+    """The browser id of a valid, unexpired cookie for this account; "" otherwise."""
+    if not token:
+        return ""
+    try:
+        data = signing.loads(token, salt=_KNOWN_BROWSER_SALT, max_age=KNOWN_BROWSER_MAX_AGE)
+    except signing.BadSignature:
+        return ""
+    if not isinstance(data, dict) or not hmac.compare_digest(
+        str(data.get("a", "")), _account_key(username)
+    ):
+        return ""
+    return str(data.get("b", ""))[:32]
 
 
 def _account_key(username: str) -> str:
@@ -48,8 +84,9 @@ def _account_key(username: str) -> str:
     return hmac.new(key, name.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _attempt_allowed(*, scope: str, username: str, ip: str) -> bool:
+def _attempt_allowed(*, scope: str, username: str, ip: str, known_browser: str = "") -> bool:
     account = _account_key(username)
+    browser = _known_browser_id(token=known_browser, username=username)
     client_verdicts = [
         client_ratelimit_hit(
             ip=ip,
@@ -73,6 +110,13 @@ def _attempt_allowed(*, scope: str, username: str, ip: str) -> bool:
     ]
     if not all(client_verdicts):
         return False
+    if browser:
+        # A browser this account signed in from: its own budget, not the account's total.
+        return ratelimit_hit(
+            key=f"{scope}:account:{account}:browser:{browser}",
+            limit=settings.RATE_LOGIN_ACCOUNT_PER_HOUR,
+            window_seconds=_WINDOW_SECONDS,
+        )
     return ratelimit_hit(
         key=f"{scope}:account:{account}",
         limit=settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR,
@@ -80,7 +124,7 @@ def _attempt_allowed(*, scope: str, username: str, ip: str) -> bool:
     )
 
 
-def login_attempt_allowed(*, username: str, ip: str) -> bool:
+def login_attempt_allowed(*, username: str, ip: str, known_browser: str = "") -> bool:
     """Count one sign-in attempt; False once any of the hourly limits is exceeded.
 
     ``ip`` is what ``trust.network.client_ip`` gives; "" or garbage shares one bucket with
@@ -89,9 +133,11 @@ def login_attempt_allowed(*, username: str, ip: str) -> bool:
     refused, so that a client who keeps trying stays refused for the whole window. The
     account's total across all clients counts only attempts that got past the client's
     limits: otherwise one client hammering an account would fill it and lock the real
-    person out from everywhere; it takes many networks to reach it.
+    person out from everywhere; it takes many networks to reach it. ``known_browser`` is
+    the known-browser cookie as the browser sent it: valid for this account, the attempt
+    counts under that browser's limit instead of the account's total.
     """
-    return _attempt_allowed(scope="login", username=username, ip=ip)
+    return _attempt_allowed(scope="login", username=username, ip=ip, known_browser=known_browser)
 
 
 def second_factor_attempt_allowed(*, username: str, ip: str) -> bool:

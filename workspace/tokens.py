@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,6 +43,12 @@ def invitation_token_read(token: str) -> str:
     )
     if not isinstance(value, str):
         raise signing.BadSignature("unexpected payload")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        # Signed with our key but not an invitation's id (a token of another kind, or a
+        # bug): as unknown as a forged one, never a 500 further on.
+        raise signing.BadSignature("unexpected payload") from None
     return value
 
 

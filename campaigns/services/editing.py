@@ -105,21 +105,14 @@ def slug_check(*, slug: str, campaign: Campaign) -> None:
         raise ValidationError(
             {"slug": _("Keep the address to %(max)d characters.") % {"max": SLUG_MAX_LENGTH}}
         )
-    clash = Campaign.objects.filter(slug=slug).exclude(pk=campaign.pk).first()
-    if clash is not None:
-        raise ValidationError(
-            {"slug": _slug_clash_message(slug=slug, clash=clash, campaign=campaign)}
-        )
+    if Campaign.objects.filter(slug=slug).exclude(pk=campaign.pk).exists():
+        raise ValidationError({"slug": _slug_clash_message(slug=slug, campaign=campaign)})
 
 
-def _slug_clash_message(*, slug: str, clash: Campaign, campaign: Campaign) -> str:
+def _slug_clash_message(*, slug: str, campaign: Campaign) -> str:
+    # The same words whoever's campaign it is (the member's own, or another organisation's,
+    # perhaps a draft): no more than that the address is taken, and a free one.
     free = slug_free(base=slug, exclude=campaign)
-    if clash.organisation_id == campaign.organisation_id:
-        return _(
-            "The address “%(slug)s” is already used by your campaign “%(title)s”. "
-            "Choose another one, for example “%(free)s”."
-        ) % {"slug": slug, "title": clash.title, "free": free}
-    # Another organisation's campaign, perhaps a draft: say no more than that it is taken.
     return _(
         "The address “%(slug)s” is already used by another campaign. "
         "Choose another one, for example “%(free)s”."
@@ -145,10 +138,9 @@ def _save_checked(*, campaign: Campaign) -> Campaign:
         with transaction.atomic():
             return campaign_save(campaign=campaign)
     except IntegrityError:
-        clash = Campaign.objects.filter(slug=campaign.slug).exclude(pk=campaign.pk).first()
-        if clash is None:
+        if not Campaign.objects.filter(slug=campaign.slug).exclude(pk=campaign.pk).exists():
             raise
-        message = _slug_clash_message(slug=campaign.slug, clash=clash, campaign=campaign)
+        message = _slug_clash_message(slug=campaign.slug, campaign=campaign)
         raise ValidationError({"slug": message}) from None
 
 
@@ -173,7 +165,9 @@ def campaign_create(
         body=body,
         language=language,
     )
-    if retention_days is not None:
+    if retention_days is not None and retention_days != campaign.retention_days:
+        # Only owners decide how long signers' data is kept (Action.CAMPAIGN_RETENTION).
+        access_check(user=actor, organisation=organisation, action=Action.CAMPAIGN_RETENTION)
         _retention_check(retention_days)
         campaign.retention_days = retention_days
     campaign.slug = slug.strip().lower() or slug_suggest(title=campaign.title)
@@ -199,18 +193,29 @@ def campaign_update(
     summary: str,
     body: str,
     language: str,
-    retention_days: int,
+    retention_days: int | None = None,
 ) -> Campaign:
     """Change a campaign's texts, address, language and retention period.
+
+    ``None`` keeps the retention period; changing it needs ``Action.CAMPAIGN_RETENTION``
+    (owners with a verified second factor): a short period and a close erase every
+    signer's data, as a lockdown does.
 
     The address can change only while the campaign is a draft: once published, links to it
     have been shared. An empty ``slug`` keeps the address a public campaign has, and makes a
     draft's from its title.
     """
     access_check(user=actor, organisation=campaign.organisation, action=Action.CAMPAIGN_EDIT)
-    _retention_check(retention_days)
+    if retention_days is not None:
+        _retention_check(retention_days)
     with transaction.atomic():
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if retention_days is None:
+            retention_days = current.retention_days
+        elif retention_days != current.retention_days:
+            access_check(
+                user=actor, organisation=campaign.organisation, action=Action.CAMPAIGN_RETENTION
+            )
         before = {name: getattr(current, name) for name in EDITABLE_FIELDS}
         slug = slug.strip().lower()
         if current.is_public:

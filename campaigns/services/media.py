@@ -43,6 +43,8 @@ ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif"
 RENDITION_WIDTHS = (480, 960, 1600)
 # Narrower than a phone's screen would show blurred on every device.
 MIN_WIDTH = 320
+# Modes Image.reduce handles (a palette image is converted later, at its size).
+_REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
 # The longer side may be at most this many times the shorter one: a strip or a tower would
 # not work as a page's picture, and JPEG and WebP cap each side (65 535 and 16 383 pixels).
 MAX_ASPECT = 4
@@ -167,6 +169,14 @@ def _normalise(opened: Image.Image) -> Image.Image:
         largest = RENDITION_WIDTHS[-1]
         opened.draft("RGB", (largest, largest))
     opened.load()
+    # Every later step (turning upright, flattening, colour conversion) makes a copy: a
+    # larger image is reduced first, by a whole factor that keeps both sides at least as
+    # long as the largest copy's width (either may become the width once upright).
+    factor = min(opened.width, opened.height) // RENDITION_WIDTHS[-1]
+    if factor >= 2 and opened.mode in _REDUCIBLE_MODES:
+        reduced = opened.reduce(factor)
+        reduced.info = opened.info  # the EXIF orientation and ICC profile still apply
+        opened = reduced
     upright = ImageOps.exif_transpose(opened)
     image = _srgb(_flatten(upright), upright.info.get("icc_profile"))
     # Every later copy starts from this one: what Pillow read from the file (EXIF, XMP,

@@ -56,7 +56,12 @@ class SignatureAdmin(admin.ModelAdmin):
     search_help_text = _(
         "ip:203.0.113.7, net:203.0.113.0/24, domain:example.org, hash:<hex> or a signature id"
     )
-    readonly_fields = [field.name for field in Signature._meta.fields]
+    # The signer's own name and country stay out of the page (as their address does): the
+    # export, for staff allowed to see supporters, is where they appear.
+    exclude = ["name", "country"]
+    readonly_fields = [
+        field.name for field in Signature._meta.fields if field.name not in ("name", "country")
+    ]
     change_list_template = "admin/petitions/signature/change_list.html"
     actions = ["revalidate_selected", "export_csv", "erase_signers"]
 

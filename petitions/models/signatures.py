@@ -47,6 +47,12 @@ class Signature(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     display = models.CharField(max_length=8, choices=Display.choices, default=Display.HIDDEN)
+    # The name and country the person gave on THIS signature, set when they confirm it
+    # (a Supporter's own name is whatever they confirmed last, anywhere): an organisation
+    # sees only what was given to it. Encrypted at rest; emptied when the signature is
+    # anonymised (retention, lockdown, withdrawal, erasure).
+    name = EncryptedTextField(_("name"), blank=True, default="")
+    country = CountryField(_("country"), blank=True, default="")
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     created_at = models.DateTimeField(default=timezone.now)
     # When the latest confirmation email was queued: the typed code expires relative to it.

@@ -38,9 +38,11 @@ def signatures_csv_rows(*, signatures: QuerySet[Signature]) -> Iterator[list[str
             signature.status,
             signature.invalid_reason,
             signature.display,
-            supporter.name if supporter else "",
+            # What the person gave on this signature, not what they last gave anywhere;
+            # the address only while this signature still holds the person.
+            signature.name if supporter else "",
             supporter.email if supporter else "",
-            str(supporter.country or "") if supporter else "",
+            str(signature.country or "") if supporter else "",
             signature.created_at.isoformat(),
             signature.confirmed_at.isoformat() if signature.confirmed_at else "",
             signature.source,

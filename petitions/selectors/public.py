@@ -100,17 +100,16 @@ def petition_recent_signers(*, petition: Petition) -> list[PublicSigner]:
         Signature.objects.filter(petition=petition, status=Signature.Status.CONFIRMED)
         .exclude(display=Signature.Display.HIDDEN)
         .filter(supporter__isnull=False)  # anonymised rows have no name to show
-        .select_related("supporter")
         .order_by("-confirmed_at")[:RECENT_SIGNERS_LIMIT]
     )
+    # The name and country given on this signature, as the signer chose to show it.
     signers = [
         PublicSigner(
-            display_name=display_name(name=supporter.name, display=row.display),
-            country_code=str(supporter.country or ""),
+            display_name=display_name(name=row.name, display=row.display),
+            country_code=str(row.country or ""),
             confirmed_at=row.confirmed_at or row.created_at,
         )
         for row in rows
-        if (supporter := row.supporter) is not None
     ]
     cache.set(key, signers, RECENT_SIGNERS_CACHE_SECONDS)
     return signers

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from campaigns.access import Action, access_check
 from campaigns.models import AuditEntry, Campaign
 from campaigns.services.audit import audit_record
 from campaigns.services.editing import campaign_close, campaign_duplicate, campaign_win
@@ -30,8 +31,10 @@ def campaign_petitions_close(*, actor: AbstractBaseUser, campaign: Campaign) -> 
 
     ``petition_save`` takes each petition's signing lock, so signs and confirmations in
     flight commit first and later ones find the petition closed (their task deletes the
-    attempt). Retention starts counting from now. Drafts stay drafts.
+    attempt). Retention starts counting from now. Drafts stay drafts. The actor needs the
+    right to close campaigns in the campaign's organisation (``NotAMember``, ``NotAllowed``).
     """
+    access_check(user=actor, organisation=campaign.organisation, action=Action.CAMPAIGN_PUBLISH)
     closed = []
     for petition in campaign.petitions.filter(status=Petition.Status.OPEN).order_by("pk"):
         petition.status = Petition.Status.CLOSED
@@ -106,8 +109,12 @@ def petitions_duplicate(
     Each copy keeps what the petition asks, of whom, in which language, its goal and
     whether it always asks for a challenge; it gets a fresh address ("<slug>-2", …) and
     none of the original's signatures, counts, paper signatures, deadline, response or
-    integrity line. Call it in the transaction that made ``target_campaign``.
+    integrity line. Call it in the transaction that made ``target_campaign``. The actor
+    needs the right to copy campaigns in both campaigns' organisations (``NotAMember``,
+    ``NotAllowed``).
     """
+    for organisation in {source_campaign.organisation, target_campaign.organisation}:
+        access_check(user=actor, organisation=organisation, action=Action.CAMPAIGN_PUBLISH)
     copies = []
     for source in source_campaign.petitions.order_by("created_at", "pk"):
         copy = Petition.objects.create(

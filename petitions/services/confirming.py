@@ -143,7 +143,13 @@ def _signature_confirm(
 ) -> int:
     confirmed = Signature.objects.filter(
         pk=signature_id, status=Signature.Status.PENDING, supporter__isnull=False
-    ).update(status=Signature.Status.CONFIRMED, confirmed_at=now, **attempt.signature_fields())
+    ).update(
+        status=Signature.Status.CONFIRMED,
+        confirmed_at=now,
+        name=attempt.name,
+        country=attempt.country,
+        **attempt.signature_fields(),
+    )
     if not confirmed:
         return 0
     signature = Signature.objects.select_related("petition", "supporter").get(pk=signature_id)

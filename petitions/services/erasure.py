@@ -47,7 +47,12 @@ def supporter_erase(*, supporter: Supporter) -> int:
             status=Signature.Status.WITHDRAWN,
         )
         Signature.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
-            supporter=None, display=Signature.Display.HIDDEN, ip_hash="", ip_network_hash=""
+            supporter=None,
+            name="",
+            country="",
+            display=Signature.Display.HIDDEN,
+            ip_hash="",
+            ip_network_hash="",
         )
         emails.supporters_mail_delete(supporter_ids=[supporter.pk])
         Supporter.objects.filter(pk=supporter.pk).delete()

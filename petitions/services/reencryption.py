@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import TextField, Value
 from django.db.models.functions import Cast
 
-from petitions.models import ManageLinkRequest, SignAttempt, Supporter
+from petitions.models import ManageLinkRequest, SignAttempt, Signature, Supporter
 from trust import crypto
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,15 @@ def sign_attempts_reencrypt(*, batch_size: int = 500) -> int:
     current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
     return _rows_reencrypt(
         model=SignAttempt, fields=_ATTEMPT_ENCRYPTED_FIELDS, current=current, batch_size=batch_size
+    )
+
+
+def signatures_reencrypt(*, batch_size: int = 500) -> int:
+    """As ``supporters_reencrypt``, for the name kept on each signature; returns how many
+    signatures were rewritten."""
+    current = Fernet(settings.SBOR_ENCRYPTION_KEYS[0])
+    return _rows_reencrypt(
+        model=Signature, fields=("name",), current=current, batch_size=batch_size
     )
 
 

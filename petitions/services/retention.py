@@ -119,6 +119,8 @@ def petition_anonymise(*, petition: Petition) -> int:
         detached = signatures.exclude(supporter=None).count()
         signatures.update(
             supporter=None,
+            name="",
+            country="",
             display=Signature.Display.HIDDEN,
             ip_hash="",
             ip_network_hash="",

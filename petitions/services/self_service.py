@@ -87,6 +87,8 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
             signature_ids=[signature.pk],
             status=Signature.Status.WITHDRAWN,
             supporter=None,
+            name="",
+            country="",
             display=Signature.Display.HIDDEN,
             ip_hash="",
             ip_network_hash="",

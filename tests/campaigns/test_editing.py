@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns.access import NotAllowed, NotAMember
+from campaigns.access import NotAllowed, NotAMember, SecondFactorNeeded
 from campaigns.models import AuditEntry, Campaign
 from campaigns.services.editing import (
     SLUG_MAX_LENGTH,
@@ -23,6 +23,7 @@ from petitions.models import Petition
 from petitions.services import (
     campaign_duplicate_with_petitions,
     campaign_end,
+    campaign_petitions_close,
     petitions_duplicate,
 )
 from tests.factories import campaign_create as campaign_make
@@ -54,7 +55,6 @@ def _texts(**overrides):
         "summary": "Political prisoners must go free.",
         "body": "The story.",
         "language": "en",
-        "retention_days": 90,
     }
     texts.update(overrides)
     return texts
@@ -112,14 +112,17 @@ def test_an_empty_address_is_made_from_the_title(campaigner):
     assert campaign.status == Campaign.Status.DRAFT
 
 
-def test_an_address_of_your_own_campaign_is_refused_naming_it_and_a_free_one(campaigner):
+def test_an_address_of_your_own_campaign_is_refused_as_any_other_with_a_free_one(campaigner):
     _draft(campaigner, title="First", slug="free-them")
 
     with pytest.raises(ValidationError) as caught:
         _draft(campaigner, title="Second", slug="free-them")
 
     message = caught.value.message_dict["slug"][0]
-    assert "“free-them” is already used by your campaign “First”" in message
+    # The same words as for another organisation's campaign: the message tells nobody
+    # whose campaign holds an address.
+    assert "“free-them” is already used by another campaign" in message
+    assert "First" not in message
     assert "“free-them-2”" in message
     assert Campaign.objects.count() == 1
 
@@ -172,9 +175,16 @@ def test_unsafe_markdown_is_stripped_from_the_stored_story(campaigner):
     assert campaign.body == HOSTILE_STORY  # the Markdown itself is kept as typed
 
 
-def test_a_retention_period_out_of_bounds_is_refused(campaigner):
+@pytest.fixture
+def verified_owner(campaigner):
+    owner = member_create(organisation=campaigner.organisation, role="owner")
+    owner.user.is_verified = lambda: True  # as django-otp's middleware marks a verified session
+    return owner
+
+
+def test_a_retention_period_out_of_bounds_is_refused(verified_owner):
     with pytest.raises(ValidationError) as caught:
-        _draft(campaigner, retention_days=5000)
+        _draft(verified_owner, retention_days=5000)
 
     assert "retention_days" in caught.value.message_dict
     assert Campaign.objects.count() == 0
@@ -466,3 +476,85 @@ def test_the_organisation_of_a_copy_is_the_originals_even_for_a_member_of_two(ca
     copy = campaign_duplicate(actor=campaigner.user, campaign=campaign)
 
     assert copy.organisation == campaigner.organisation
+
+
+# --- The retention period: owners only ----------------------------------------------------
+
+
+def test_a_campaigner_cannot_change_how_long_signers_data_is_kept(campaigner):
+    campaign = _draft(campaigner)
+    kept = campaign.retention_days
+
+    for days in (0, 3650):
+        with pytest.raises(NotAllowed):
+            campaign_update(
+                actor=campaigner.user, campaign=campaign, **_texts(), retention_days=days
+            )
+        with pytest.raises(NotAllowed):
+            _draft(campaigner, retention_days=days)
+
+    campaign.refresh_from_db()
+    assert campaign.retention_days == kept
+    assert Campaign.objects.count() == 1
+
+
+def test_a_campaigner_may_save_the_texts_with_the_period_unchanged(campaigner):
+    campaign = _draft(campaigner)
+
+    updated = campaign_update(
+        actor=campaigner.user,
+        campaign=campaign,
+        **_texts(title="Changed"),
+        retention_days=campaign.retention_days,
+    )
+
+    assert updated.title == "Changed"
+
+
+def test_an_owner_without_a_verified_second_factor_cannot_change_the_period(campaigner):
+    owner = member_create(organisation=campaigner.organisation, role="owner")
+    campaign = _draft(campaigner)
+
+    with pytest.raises(SecondFactorNeeded):
+        campaign_update(actor=owner.user, campaign=campaign, **_texts(), retention_days=0)
+
+
+def test_a_verified_owner_changes_the_period_and_it_is_recorded(campaigner, verified_owner):
+    campaign = _draft(campaigner)
+
+    updated = campaign_update(
+        actor=verified_owner.user, campaign=campaign, **_texts(), retention_days=30
+    )
+
+    assert updated.retention_days == 30
+    entry = _audit(AuditEntry.Action.CAMPAIGN_UPDATE)[-1]
+    assert entry.details["fields"] == ["retention_days"]
+
+
+def test_the_petition_services_refuse_a_stranger_to_the_campaigns_organisation(campaigner):
+    stranger = member_create(role="owner")
+    stranger.user.is_verified = lambda: True
+    theirs = campaign_make(organisation=campaigner.organisation)
+    open_one = petition_create(campaign=theirs, title="Open one")
+    mine = campaign_make(organisation=stranger.organisation, status=Campaign.Status.DRAFT)
+
+    with pytest.raises(NotAMember):
+        petitions_duplicate(actor=stranger.user, source_campaign=theirs, target_campaign=mine)
+    with pytest.raises(NotAMember):
+        campaign_petitions_close(actor=stranger.user, campaign=theirs)
+
+    assert mine.petitions.count() == 0
+    open_one.refresh_from_db()
+    assert open_one.status == Petition.Status.OPEN
+
+
+def test_a_viewer_cannot_close_a_campaigns_petitions(campaigner):
+    viewer = member_create(organisation=campaigner.organisation, role="viewer")
+    campaign = campaign_make(organisation=campaigner.organisation)
+    petition = petition_create(campaign=campaign)
+
+    with pytest.raises(NotAllowed):
+        campaign_petitions_close(actor=viewer.user, campaign=campaign)
+
+    petition.refresh_from_db()
+    assert petition.status == Petition.Status.OPEN

@@ -233,7 +233,7 @@ def test_an_image_bomb_is_refused_unread(member, campaign, media_root, width, he
 
 
 def test_an_image_over_our_pixel_limit_is_refused_before_it_is_decoded(member, campaign):
-    # 48 megapixels: under Pillow's own limit, over ours (40).
+    # 48 megapixels: under Pillow's own limit, over ours (16).
     with mock.patch.object(Image.Image, "load", side_effect=AssertionError("decoded")):
         code = refusal_code(member, campaign, png_claiming(8000, 6000), name="big.png")
 
@@ -424,7 +424,7 @@ def test_a_20_mb_upload_gets_a_clear_field_error_and_nothing_changes(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (png_claiming(50_000, 50_000), "This image has too many pixels: at most 40 megapixels"),
+        (png_claiming(50_000, 50_000), "This image has too many pixels: at most 16 megapixels"),
         (b"<script>alert(1)</script>", "This file is not an image we can use."),
     ],
     ids=["bomb", "not-an-image"],
@@ -606,3 +606,33 @@ def test_the_campaign_overview_links_to_the_image_page(client, member, campaign)
     ).content.decode()
 
     assert elements(page, "a", href=hero_url(campaign))
+
+
+def test_the_default_pixel_limit_is_16_megapixels(member, campaign, settings):
+    from django.conf import settings as django_settings
+
+    assert django_settings.HERO_MAX_PIXELS == 16_000_000
+    # 4000 x 4001 is just over it: refused before it is decoded.
+    with mock.patch.object(Image.Image, "load", side_effect=AssertionError("decoded")):
+        code = refusal_code(member, campaign, png_claiming(4000, 4001), name="big.png")
+    assert code == "too_many_pixels"
+
+
+def test_a_large_image_is_reduced_before_it_is_converted(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = BytesIO()
+    Image.new("RGBA", (4000, 3600), (10, 20, 30, 128)).save(buffer, "PNG")
+    upload = SimpleUploadedFile("big.png", buffer.getvalue())
+    sizes: list[tuple[int, int]] = []
+    flatten = media._flatten
+
+    def flatten_spy(image: Image.Image) -> Image.Image:
+        sizes.append(image.size)
+        return flatten(image)
+
+    with mock.patch.object(media, "_flatten", flatten_spy):
+        source = media.hero_image_read(upload=upload)
+
+    assert sizes == [(2000, 1800)]  # halved: both sides still over the largest copy
+    assert source.image.size == (2000, 1800) and source.image.mode == "RGB"

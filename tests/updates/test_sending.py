@@ -331,3 +331,26 @@ def test_erasing_a_person_deletes_their_deliveries(campaign, petition, organiser
     assert list(Delivery.objects.values_list("recipient_ref", flat=True)) == [
         f"petitions.supporter:{other.pk}"
     ]
+
+
+def test_a_campaigner_whose_session_gave_no_second_factor_cannot_write_or_send(
+    campaign, petition, organiser
+):
+    from campaigns.access import SecondFactorNeeded
+
+    update = draft(campaign, organiser)
+    signer(petition)
+    password_only = member_create(organisation=campaign.organisation, role="campaigner").user
+
+    with pytest.raises(SecondFactorNeeded):
+        draft(campaign, password_only)
+    with pytest.raises(SecondFactorNeeded):
+        services.update_send(actor=password_only, update=update)
+    with pytest.raises(SecondFactorNeeded):
+        services.update_schedule(
+            actor=password_only, update=update, when=timezone.now() + timedelta(days=1)
+        )
+
+    update.refresh_from_db()
+    assert update.status == Update.Status.DRAFT
+    assert not Mailing.objects.exists()

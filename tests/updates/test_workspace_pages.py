@@ -42,7 +42,7 @@ def test_an_organiser_writes_an_update_and_sees_how_many_it_will_reach(
 ):
     signer(petition)
     signer(petition)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     response = client.post(f"{base(campaign)}new/", {"subject": "Hello", "body": "First **news**"})
 
@@ -56,7 +56,7 @@ def test_an_organiser_writes_an_update_and_sees_how_many_it_will_reach(
 
 
 def test_bad_input_keeps_what_was_typed_and_says_what_is_wrong(client, campaign, organiser):
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     response = client.post(f"{base(campaign)}new/", {"subject": "", "body": "<script>x</script>"})
 
@@ -74,7 +74,7 @@ def test_send_twice_sends_once_and_the_second_click_is_told_so(
 ):
     signer(petition)
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     first = post_and_run_tasks(client, f"{page_of(update)}send/", follow=True)
     second = post_and_run_tasks(client, f"{page_of(update)}send/", follow=True)
@@ -89,7 +89,7 @@ def test_an_audience_of_zero_gets_a_message_and_no_send_button(
     client, campaign, petition, organiser
 ):
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     page = client.get(page_of(update)).content.decode()
     response = client.post(f"{page_of(update)}send/", follow=True)
@@ -104,7 +104,7 @@ def test_the_progress_page_and_its_json_show_the_tally(client, campaign, petitio
     signer(petition)
     signer(petition)
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
     client.post(f"{page_of(update)}send/")
     services.update_plan(update_id=update.pk)  # planned and started; no batch sent yet
     Delivery.objects.filter(pk=Delivery.objects.first().pk).update(status=Delivery.Status.SENT)
@@ -127,7 +127,7 @@ def test_the_final_tally_stays_once_everything_is_handed_over(
 ):
     signer(petition)
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
     post_and_run_tasks(client, f"{page_of(update)}send/")
     Delivery.objects.update(status=Delivery.Status.BOUNCED)
     Mailing.objects.update(status=Mailing.Status.DONE)
@@ -147,7 +147,7 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
     signer(petition, language="ru")
     signer(petition, language="en")
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     preview = client.get(f"{page_of(update)}preview/?lang=ru")
     page = preview.content.decode()
@@ -168,7 +168,7 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
 
 def test_a_test_email_goes_to_the_organiser(client, campaign, organiser, mailoutbox):
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     response = post_and_run_tasks(
         client, f"{page_of(update)}test/", {"language": "ru"}, follow=True
@@ -183,7 +183,7 @@ def test_a_test_email_goes_to_the_organiser(client, campaign, organiser, mailout
 def test_scheduling_and_cancelling_from_the_page(client, campaign, petition, organiser):
     signer(petition)
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     past = client.post(f"{page_of(update)}schedule/", {"send_at": "2001-01-01T09:00"}, follow=True)
     assert "at least a minute from now" in past.content.decode()
@@ -228,7 +228,7 @@ def test_a_closed_petition_proposes_a_prefilled_update_once(client, campaign, or
     campaign.language = "ru"
     campaign.save()
     petition = petition_create(campaign=campaign, title="Освободить пятерых", status="closed")
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     listing = client.get(base(campaign)).content.decode()
     form = {"petition": str(petition.public_id), "origin": "closed"}
@@ -246,7 +246,7 @@ def test_a_closed_petition_proposes_a_prefilled_update_once(client, campaign, or
 def test_a_proposal_for_an_outcome_the_petition_does_not_have_is_refused(
     client, campaign, petition, organiser
 ):
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     response = client.post(
         f"{base(campaign)}propose/",
@@ -278,7 +278,7 @@ def test_a_won_petitions_page_and_the_campaign_page_lead_to_telling_supporters(
     client, campaign, organiser
 ):
     won = petition_create(campaign=campaign, status="won")
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
     org = campaign.organisation.slug
 
     petition_page = client.get(f"/workspace/{org}/petitions/{won.public_id}/").content.decode()
@@ -286,3 +286,20 @@ def test_a_won_petitions_page_and_the_campaign_page_lead_to_telling_supporters(
 
     assert f'href="{base(campaign)}">Tell supporters</a>' in petition_page
     assert f'href="{base(campaign)}">Updates to supporters</a>' in campaign_page
+
+
+def test_a_password_only_campaigner_reads_updates_but_is_sent_to_the_second_factor_to_send(
+    client, campaign, petition, organiser
+):
+    update = draft(campaign, organiser)
+    signer(petition)
+    campaigner = member_create(organisation=campaign.organisation, role="campaigner").user
+    workspace_login(client, campaigner, verified=False)
+
+    assert client.get(page_of(update)).status_code == 200  # reading stays open
+    response = client.post(f"{page_of(update)}send/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/workspace/account/two-factor/")
+    update.refresh_from_db()
+    assert update.status == Update.Status.DRAFT

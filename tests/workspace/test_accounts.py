@@ -30,6 +30,8 @@ from tests.factories import (
     workspace_login,
 )
 from tests.html import elements
+from workspace.models import PasswordResetRequest
+from workspace.services import accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -314,6 +316,50 @@ def test_past_the_limit_across_all_clients_the_account_is_refused_everywhere(set
     assert THROTTLED not in login(Client(), "someone-else@example.org", "x", ip="203.0.113.52")
 
 
+def test_strangers_filling_the_accounts_total_do_not_lock_out_a_browser_it_signed_in_from(
+    settings, olga
+):
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 6
+    own_browser = Client()
+    assert login(own_browser, ADDRESS, PASSWORD, ip="203.0.113.50") == "signed in"
+    cookie = own_browser.cookies["sbor_known_browser"]
+    assert cookie["httponly"] and int(cookie["max-age"]) > 30 * 24 * 3600
+    own_browser.post(LOGOUT, REMOTE_ADDR="203.0.113.50")
+    for n in range(6):
+        login(Client(), ADDRESS, "wrong", ip=f"198.51.100.{n}")
+
+    # Without the cookie the account is refused everywhere, as before.
+    assert THROTTLED in login(Client(), ADDRESS, PASSWORD, ip="203.0.113.51")
+    # The browser that signed in before still can, from a network of its own.
+    assert login(own_browser, ADDRESS, PASSWORD, ip="203.0.113.52") == "signed in"
+
+
+def test_a_known_browser_cookie_of_another_account_or_forged_counts_for_nothing(settings, olga):
+    settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR = 6
+    other = organiser_create(email="other@example.org", password=PASSWORD)
+    theirs = Client()
+    assert login(theirs, "other@example.org", PASSWORD, ip="203.0.113.60") == "signed in"
+    for n in range(6):
+        login(Client(), ADDRESS, "wrong", ip=f"198.51.100.{n}")
+
+    assert THROTTLED in login(theirs, ADDRESS, PASSWORD, ip="203.0.113.61")
+    forged = Client()
+    forged.cookies["sbor_known_browser"] = "eyJhIjoiMSJ9:forged:signature"
+    assert THROTTLED in login(forged, ADDRESS, PASSWORD, ip="203.0.113.62")
+    assert other.is_active
+
+
+def test_a_known_browser_is_still_limited_on_its_own(settings, olga):
+    settings.RATE_LOGIN_ACCOUNT_PER_HOUR = 3
+    browser = Client()
+    assert login(browser, ADDRESS, PASSWORD, ip="203.0.113.50") == "signed in"
+    browser.post(LOGOUT, REMOTE_ADDR="203.0.113.50")
+    for n in range(3):
+        login(browser, ADDRESS, "wrong", ip=f"198.51.100.{n}")
+
+    assert THROTTLED in login(browser, ADDRESS, PASSWORD, ip="198.51.100.9")
+
+
 def test_the_default_limits_keep_strangers_from_locking_organisers_out():
     assert django_settings.RATE_LOGIN_ACCOUNT_TOTAL_PER_HOUR >= 100
     assert (
@@ -575,7 +621,9 @@ def test_past_the_limit_per_client_the_form_says_so(client, settings, olga):
 
 
 def test_deleting_an_account_deletes_its_unsent_mail(client, olga):
-    client.post(RESET, {"email": ADDRESS})  # queued; its task would run after commit
+    client.post(RESET, {"email": ADDRESS})
+    # The request's task, as a worker runs it; the email's own task would run after commit.
+    accounts.password_reset_request_process(request_id=PasswordResetRequest.objects.get().pk)
     assert OutboxMessage.objects.filter(recipient_ref=f"auth.user:{olga.pk}").exists()
 
     olga.delete()
@@ -637,3 +685,69 @@ def test_an_organiser_account_is_a_member_not_a_supporter(client):
 
     assert Supporter.objects.count() == 0
     assert membership.user.username == membership.user.email
+
+
+# --- A reset request does the same work whether or not the account exists --------------
+
+
+def _reset_work(client, email: str, ip: str) -> tuple[int, list[str], list[str]]:
+    """The request's status, the SQL writes it made and the tasks it enqueued."""
+    from django.db import connection
+    from django.test import TestCase
+    from django.test.utils import CaptureQueriesContext
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        TestCase.captureOnCommitCallbacks(execute=False) as callbacks,
+    ):
+        response = client.post(RESET, {"email": email}, REMOTE_ADDR=ip)
+    writes = [
+        re.sub(r"\d+", "N", query["sql"].split(" ", 3)[0] + " " + query["sql"].split(" ", 3)[2])
+        for query in queries.captured_queries
+        if query["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    return response.status_code, writes, [repr(callback) for callback in callbacks]
+
+
+def test_a_reset_request_does_the_same_writes_and_tasks_for_known_and_unknown_addresses(
+    client, olga
+):
+    _reset_work(Client(), "warm-up@example.org", "203.0.113.69")  # makes the day's hash key
+    known = _reset_work(client, ADDRESS, "203.0.113.70")
+    unknown = _reset_work(Client(), "nobody@example.org", "203.0.113.71")
+
+    assert known[0] == unknown[0] == 302
+    assert known[1] == unknown[1] and len(known[1]) >= 1
+    assert len(known[2]) == len(unknown[2]) == 1
+    assert not OutboxMessage.objects.exists()  # nothing is mailed before the task runs
+    assert PasswordResetRequest.objects.count() == 3
+
+
+def test_the_reset_task_mails_an_account_and_nobody_else_and_runs_once(client, olga):
+    client.post(RESET, {"email": " Olga@Example.ORG "}, REMOTE_ADDR="203.0.113.72")
+    Client().post(RESET, {"email": "nobody@example.org"}, REMOTE_ADDR="203.0.113.73")
+    mine, nobodys = PasswordResetRequest.objects.order_by("pk")
+
+    assert accounts.password_reset_request_process(request_id=mine.pk) is True
+    assert accounts.password_reset_request_process(request_id=mine.pk) is False  # claimed
+    assert accounts.password_reset_request_process(request_id=nobodys.pk) is False
+    assert list(OutboxMessage.objects.values_list("recipient_ref", flat=True)) == [
+        f"auth.user:{olga.pk}"
+    ]
+    assert not PasswordResetRequest.objects.exists()
+
+
+def test_the_sweep_answers_lost_requests_and_drops_stale_ones(client, olga):
+    from datetime import timedelta
+
+    client.post(RESET, {"email": ADDRESS}, REMOTE_ADDR="203.0.113.74")
+    Client().post(RESET, {"email": ADDRESS}, REMOTE_ADDR="203.0.113.75")
+    lost, stale = PasswordResetRequest.objects.order_by("pk")
+    now = timezone.now()
+    PasswordResetRequest.objects.filter(pk=lost.pk).update(created_at=now - timedelta(minutes=5))
+    PasswordResetRequest.objects.filter(pk=stale.pk).update(created_at=now - timedelta(hours=2))
+
+    assert accounts.password_reset_requests_sweep() == 1
+
+    assert OutboxMessage.objects.count() == 1
+    assert not PasswordResetRequest.objects.exists()

@@ -139,11 +139,13 @@ def test_a_new_campaign_is_saved_as_a_draft_with_an_address_from_its_title(clien
 def test_the_editor_labels_every_field_and_starts_in_the_members_language(client, campaigner):
     html = _page(client.get(f"/workspace/{campaigner.organisation.slug}/campaigns/new/"))
 
-    for name in ("title", "slug", "summary", "body", "language", "retention_days"):
+    for name in ("title", "slug", "summary", "body", "language"):
         assert elements(html, "label", **{"for": f"id_{name}"}), name
     (english,) = elements(html, "option", value="en")
     assert "selected" in english
-    assert elements(html, "input", name="retention_days", value="180")
+    # Only owners set the retention period: a campaigner reads it.
+    assert not elements(html, "input", name="retention_days")
+    assert "180 days after a petition closes" in html
     assert elements(html, "form", enctype="multipart/form-data")
     assert elements(html, "button", name="preview")
 
@@ -193,7 +195,7 @@ def test_an_address_clash_is_explained_on_the_field_with_the_input_kept(client, 
     html = _page(response)
     assert response.status_code == 400
     assert Campaign.objects.count() == 1
-    message = "The address “free-them” is already used by your campaign “First one”."
+    message = "The address “free-them” is already used by another campaign."
     assert message in html
     assert "“free-them-2”" in html
     (slug_input,) = elements(html, "input", name="slug")
@@ -227,8 +229,7 @@ def test_a_form_refused_for_another_field_also_says_the_address_is_taken(client,
     )
 
     assert elements(html, "input", name="title", **{"aria-invalid": "true"})
-    assert elements(html, "input", name="retention_days", **{"aria-invalid": "true"})
-    assert "is already used by your campaign “First one”" in html
+    assert "is already used by another campaign" in html
     assert Campaign.objects.count() == 1
 
 
@@ -511,7 +512,7 @@ def test_a_slug_clash_is_explained_in_russian(client, campaigner):
         )
     )
 
-    assert "Адрес «free-them» уже занят вашей кампанией «Первая»." in html
+    assert "Адрес «free-them» уже занят другой кампанией." in html
     assert "«free-them-2»" in html
 
 
@@ -526,3 +527,41 @@ def test_the_campaign_list_and_overview_speak_russian(client, campaigner):
     assert "Черновик" in listing
     assert "Опубликовать" in overview
     assert "Создать копию-черновик" in overview
+
+
+# --- The retention period: owners only ----------------------------------------------------
+
+
+def test_an_owner_sets_the_retention_period_in_the_editor(client):
+    owner = member_create(role="owner")
+    workspace_login(client, owner.user, verified=True)
+    campaign = campaign_create(organisation=owner.organisation, title="Free them")
+    url = f"/workspace/{owner.organisation.slug}/campaigns/{campaign.public_id}/edit/"
+
+    html = _page(client.get(url))
+    assert elements(html, "label", **{"for": "id_retention_days"})
+    assert elements(html, "input", name="retention_days", value=str(campaign.retention_days))
+
+    response = client.post(url, _form(title="Free them", retention_days="30"))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.retention_days == 30
+
+
+def test_a_campaigner_posting_a_retention_period_changes_nothing(client, campaigner):
+    campaign = campaign_create(organisation=campaigner.organisation, title="Free them")
+    kept = campaign.retention_days
+    url = f"/workspace/{campaigner.organisation.slug}/campaigns/{campaign.public_id}/edit/"
+
+    for days in ("0", "3650"):
+        response = client.post(url, _form(title="Free them", retention_days=days))
+        assert response.status_code == 302  # the texts are saved, the period is not
+
+    campaign.refresh_from_db()
+    assert campaign.retention_days == kept
+    new = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/",
+        _form(title="Another", retention_days="0"),
+    )
+    assert new.status_code == 302
+    assert Campaign.objects.get(title="Another").retention_days == kept

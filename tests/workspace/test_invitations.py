@@ -617,3 +617,10 @@ def test_the_invitation_page_shows_organisation_and_inviter_names_inert(client, 
 
     assert_inert(page, payload)
     assert escape(payload) in page
+
+
+@pytest.mark.parametrize("payload", ["not-a-uuid", "", "1; DROP TABLE", "x" * 200])
+def test_a_signed_link_holding_no_invitation_id_answers_404_not_a_500(client, payload):
+    token = tokens.invitation_token_make(public_id=payload)
+
+    assert client.get(f"/workspace/invitations/{token}/").status_code == 404

@@ -366,3 +366,35 @@ def test_a_person_is_named_by_their_account_not_a_signers_data():
     user = organiser_create(email="anna@example.org")
 
     assert services.account_label(user) == "anna@example.org"
+
+
+# --- Who sees members' addresses ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["viewer", "campaigner"])
+def test_members_who_are_not_owners_see_colleagues_addresses_masked(client, role):
+    owner = member_create(role="owner", user=organiser_create(email="anna.owner@example.org"))
+    me = member_create(
+        organisation=owner.organisation,
+        role=role,
+        user=organiser_create(email="me.myself@example.org"),
+    )
+    workspace_login(client, me.user, verified=False)
+
+    page = client.get(members_url(me)).content.decode()
+
+    assert "anna.owner@example.org" not in page
+    assert "a•••@example.org" in page
+    assert "me.myself@example.org" in page  # their own address, in full
+
+
+def test_owners_see_every_members_address(client):
+    owner = member_create(role="owner")
+    viewer = member_create(
+        organisation=owner.organisation, role="viewer", user=organiser_create(email="v@example.org")
+    )
+    workspace_login(client, owner.user)
+
+    page = client.get(members_url(owner)).content.decode()
+
+    assert viewer.user.email in page

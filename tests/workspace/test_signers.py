@@ -17,6 +17,7 @@ from campaigns.models import AuditEntry, Campaign
 from petitions import services
 from petitions.models import InvalidationBatch, Signature, Supporter
 from petitions.selectors.criteria import SignatureCriteria
+from petitions.services import self_service
 from tests.factories import (
     campaign_create,
     member_create,
@@ -627,3 +628,75 @@ def test_another_organisations_campaign_cannot_be_locked_down(client, owner, pet
     assert client.get(page).status_code == 404
     assert client.post(page, {"confirm_slug": rival_campaign.slug}).status_code == 404
     assert Campaign.objects.get(pk=rival_campaign.pk).locked_down_at is None
+
+
+def _signers_page(client: Any, owner: Any, petition: Any) -> str:
+    response = client.post(
+        f"/workspace/{owner.organisation.slug}/signers/",
+        {"criteria": f"petition={petition.public_id}"},
+    )
+    assert response.status_code == 200
+    return str(response.content.decode())
+
+
+def _export_rows(client: Any, owner: Any, petition: Any) -> list[list[str]]:
+    response = client.post(
+        f"/workspace/{owner.organisation.slug}/signers/export/",
+        {"criteria": f"petition={petition.public_id}"},
+    )
+    text = b"".join(response.streaming_content).decode().lstrip("\ufeff")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_an_owner_sees_only_the_name_a_signer_gave_their_organisation(client, owner, petition):
+    other_petition = petition_create(campaign=campaign_create())
+    signature_create(
+        petition=petition, email="ivan@example.net", name="A. Nonymous", country="FI",
+        confirmed=True,
+    )  # fmt: skip
+    signature_create(
+        petition=other_petition, email="ivan@example.net", name="Ivan Petrov", country="EE",
+        consent_updates=True, confirmed=True,
+    )  # fmt: skip
+    workspace_login(client, owner.user)
+
+    page = _signers_page(client, owner, petition)
+    assert "A. Nonymous" in page and "Finland" in page
+    assert "Ivan Petrov" not in page and "Estonia" not in page
+    rows = _export_rows(client, owner, petition)
+    assert rows[1][5] == "A. Nonymous" and rows[1][7] == "FI"
+    assert "Ivan Petrov" not in str(rows)
+
+
+def test_another_organisations_lockdown_leaves_only_the_name_given_to_this_one(
+    client, owner, petition
+):
+    other_campaign = campaign_create()
+    other_petition = petition_create(campaign=other_campaign)
+    signature_create(petition=petition, email="olga@example.net", name="O. Anon", confirmed=True)
+    other = signature_create(
+        petition=other_petition, email="olga@example.net", name="Olga Real-Name", confirmed=True
+    )
+    services.campaign_lockdown(campaign=other_campaign, confirm_slug=other_campaign.slug)
+    workspace_login(client, owner.user)
+
+    page = _signers_page(client, owner, petition)
+    assert "O. Anon" in page and "Olga Real-Name" not in page
+    other.refresh_from_db()
+    assert other.supporter is None and other.name == "" and other.country == ""
+
+
+def test_a_pending_signature_shows_no_name_until_the_person_confirms(client, owner, petition):
+    signature_create(petition=petition, email="p@example.net", name="Typed By Anyone")
+    workspace_login(client, owner.user)
+
+    assert "Typed By Anyone" not in _signers_page(client, owner, petition)
+
+
+def test_a_withdrawn_signature_keeps_no_name(owner, petition):
+    signature = signature_create(petition=petition, name="Gone Away", confirmed=True)
+    supporter = signature.supporter
+    self_service.signature_withdraw(supporter=supporter, signature_public_id=signature.public_id)
+
+    signature.refresh_from_db()
+    assert signature.name == "" and signature.country == "" and signature.supporter is None

@@ -270,7 +270,7 @@ def test_a_wrong_first_code_leaves_the_app_unconfirmed(client):
     workspace_login(client, user, verified=False)
     client.get(SETUP)
 
-    response = client.post(SETUP, {"code": "000000"})
+    response = client.post(SETUP, {"password": PASSWORD, "code": "000000"})
 
     assert response.status_code == 422
     assert WRONG_CODE in page_text(response)
@@ -285,7 +285,9 @@ def test_the_first_code_confirms_the_app_shows_ten_recovery_codes_and_verifies(c
     device = TOTPDevice.objects.get(user=user)
     key_before = client.session.session_key
 
-    response = client.post(SETUP, {"code": totp_code(device), "next": "/workspace/account/"})
+    response = client.post(
+        SETUP, {"password": PASSWORD, "code": totp_code(device), "next": "/workspace/account/"}
+    )
 
     assert response.status_code == 200
     codes = re.findall(
@@ -341,7 +343,9 @@ def test_an_owner_without_an_app_is_sent_to_set_one_up_and_back(client, owner):
 
     client.get(to_setup["Location"])
     device = TOTPDevice.objects.get(user=owner.user)
-    codes = client.post(SETUP, {"code": totp_code(device), "next": organisation_page})
+    codes = client.post(
+        SETUP, {"password": PASSWORD, "code": totp_code(device), "next": organisation_page}
+    )
     assert elements(codes.content.decode(), "a", href=organisation_page)
 
     assert client.get(organisation_page).status_code == 200
@@ -445,3 +449,72 @@ def test_a_recovery_code_can_turn_two_factor_off_when_the_phone_is_lost(client, 
 
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=owner.user).exists()
+
+
+# --- Setting up ends the other sessions; a secret belongs to one session ------------------
+
+
+def test_the_setup_needs_the_current_password_too(client):
+    user = organiser_create(password=PASSWORD)
+    workspace_login(client, user, verified=False)
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user=user)
+
+    response = client.post(SETUP, {"password": "not mine", "code": totp_code(device)})
+
+    assert response.status_code in (400, 422)
+    assert "This is not your current password." in page_text(response)
+    device.refresh_from_db()
+    assert not device.confirmed and not verified(client)
+
+
+def test_turning_on_two_factor_signs_out_every_other_session(client):
+    user = organiser_create(password=PASSWORD)
+    old_session = Client()
+    workspace_login(old_session, user, verified=False)  # a password-only session elsewhere
+    assert old_session.get("/workspace/account/").status_code == 200
+    workspace_login(client, user, verified=False)
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user=user)
+
+    assert client.post(SETUP, {"password": PASSWORD, "code": totp_code(device)}).status_code == 200
+
+    assert client.get("/workspace/account/").status_code == 200  # this one goes on
+    assert old_session.get("/workspace/account/").status_code == 302  # sent to sign in
+    assert "_auth_user_id" not in old_session.session
+
+
+def test_removing_two_factor_signs_out_every_other_session(client, owner, device):
+    other = Client()
+    workspace_login(other, owner.user)
+    workspace_login(client, owner.user)
+    client.post(REMOVE, {"password": PASSWORD, "code": totp_code(device)})
+
+    assert not TOTPDevice.objects.filter(user=owner.user).exists()
+    assert other.get("/workspace/account/").status_code == 302
+    assert client.get("/workspace/account/").status_code == 200
+
+
+def test_another_session_can_neither_see_nor_confirm_this_sessions_secret(client):
+    user = organiser_create(password=PASSWORD)
+    workspace_login(client, user, verified=False)
+    mine = client.get(SETUP).content.decode()
+    [my_secret] = re.findall(r'<code class="ws-secret"[^>]*>([A-Z2-7 ]+)</code>', mine)
+    my_device = TOTPDevice.objects.get(user=user)
+
+    thief = Client()
+    workspace_login(thief, user, verified=False)
+    theirs = thief.get(SETUP).content.decode()
+    assert my_secret not in theirs  # a fresh secret; the first one is gone
+    assert not TOTPDevice.objects.filter(pk=my_device.pk).exists()
+
+    # The first session's code no longer confirms anything, and a session that was never
+    # shown a secret confirms none either.
+    refused = client.post(SETUP, {"password": PASSWORD, "code": totp_code(my_device)})
+    assert refused.status_code in (400, 422)
+    blind = Client()
+    workspace_login(blind, user, verified=False)
+    thief_device = TOTPDevice.objects.get(user=user)
+    refused = blind.post(SETUP, {"password": PASSWORD, "code": totp_code(thief_device)})
+    assert refused.status_code in (400, 422)
+    assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()

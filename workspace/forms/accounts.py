@@ -56,9 +56,10 @@ class LoginForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args: Any, ip: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, ip: str, known_browser: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ip = ip
+        self.known_browser = known_browser
         self.user: User | None = None
 
     def clean(self) -> dict[str, Any]:
@@ -67,7 +68,9 @@ class LoginForm(forms.Form):
         if not email or not password:
             return cleaned
         try:
-            self.user = accounts.account_authenticate(email=email, password=password, ip=self.ip)
+            self.user = accounts.account_authenticate(
+                email=email, password=password, ip=self.ip, known_browser=self.known_browser
+            )
         except accounts.SignInRefusedError as refusal:
             self._tie_fields_to_errors()
             if refusal.reason == "throttled":
@@ -148,8 +151,15 @@ class RecoveryCodeForm(_SecondFactorForm):
 
 
 class TwoFactorSetupForm(_SecondFactorForm):
-    """The first code from the app being set up, which confirms it."""
+    """The current password (the session re-authenticates) and the first code from the
+    app this session is setting up, which confirms it."""
 
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     code = forms.CharField(
         label=_("Code from your authenticator app"),
         help_text=_("Six digits, shown by the app once it has the key."),
@@ -157,16 +167,25 @@ class TwoFactorSetupForm(_SecondFactorForm):
         widget=_code_widget(autocomplete="one-time-code", inputmode="numeric"),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, device_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.device_id = device_id
         self.recovery_codes: list[str] = []
 
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not accounts.account_check_password(user=self.user, password=password, ip=self.ip):
+            raise ValidationError(_PASSWORD_WRONG, code="password_incorrect")
+        return password
+
     def clean_code(self) -> str:
+        if "password" not in self.cleaned_data:
+            return str(self.cleaned_data["code"])  # no code is spent on a wrong password
         return self._clean_code()
 
     def verify(self, code: str) -> Any:
         device, self.recovery_codes = two_factor.totp_device_confirm(
-            user=self.user, code=code, ip=self.ip
+            user=self.user, device_id=self.device_id, code=code, ip=self.ip
         )
         return device
 

@@ -63,8 +63,18 @@ class CampaignForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
 
-    def __init__(self, *args: Any, campaign: Campaign | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        campaign: Campaign | None = None,
+        retention_editable: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not retention_editable:
+            # Only owners set how long signers' data is kept (Action.CAMPAIGN_RETENTION);
+            # others see the period as text.
+            del self.fields["retention_days"]
         if campaign is not None and campaign.is_public:
             # Links to a published campaign have been shared: its address stays.
             slug = self.fields["slug"]

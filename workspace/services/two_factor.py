@@ -91,22 +91,40 @@ def recovery_code_use(*, user: User, code: str, ip: str) -> StaticDevice:
     return verified
 
 
-def totp_device_pending(*, user: User) -> TOTPDevice:
-    """The unconfirmed authenticator app being set up (made on first call, then the same
-    one, so that reloading the page does not change the secret already scanned)."""
-    device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=_TOTP_NAME, confirmed=False)
-    return device
+def totp_device_pending(*, user: User, device_id: int | None) -> TOTPDevice:
+    """The unconfirmed authenticator app this session is setting up.
+
+    ``device_id`` is the one the session was given (the caller keeps it in the session):
+    while it is still unconfirmed, the same one, so that reloading the page does not change
+    the secret already scanned. Otherwise a fresh secret, and the account's other
+    unconfirmed apps are deleted: another session (a stolen one, say) never sees or
+    confirms this session's secret.
+    """
+    pending = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False)
+    if device_id is not None:
+        device = pending.filter(pk=device_id).first()
+        if device is not None:
+            return device
+    with transaction.atomic():
+        pending.delete()
+        return TOTPDevice.objects.create(user=user, name=_TOTP_NAME, confirmed=False)
 
 
-def totp_device_confirm(*, user: User, code: str, ip: str) -> tuple[TOTPDevice, list[str]]:
-    """Confirm the app being set up with a code from it; returns it and new recovery codes.
+def totp_device_confirm(
+    *, user: User, device_id: int | None, code: str, ip: str
+) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the app this session is setting up (``device_id``) with a code from it;
+    returns it and new recovery codes.
 
     Any other app of the account is removed: one account, one app. Raises
-    ``SecondFactorRefusedError`` if the code does not match (the app stays unconfirmed).
+    ``SecondFactorRefusedError`` if the code does not match, or the app is not this
+    session's (it stays unconfirmed).
     """
-    pending = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("pk").first()
+    pending = (
+        TOTPDevice.objects.filter(user_id=user.pk, confirmed=False, pk=device_id).first()
+        if device_id is not None
+        else None
+    )
     # Checked outside the transaction below: a wrong code's back-off must be kept.
     device: TOTPDevice = _verify(user=user, device=pending, code=code, ip=ip)
     with transaction.atomic():

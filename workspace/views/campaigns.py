@@ -46,6 +46,14 @@ from workspace.forms.media import HeroImageForm, hero_form_apply
 _FORM_FIELDS = ("title", "slug", "summary", "body", "language", "retention_days")
 
 
+def _retention_editable(request: HttpRequest) -> bool:
+    return role_allows(role=_membership(request).role, action=Action.CAMPAIGN_RETENTION)
+
+
+def _campaign_form(request: HttpRequest, *args: Any, **kwargs: Any) -> CampaignForm:
+    return CampaignForm(*args, retention_editable=_retention_editable(request), **kwargs)
+
+
 def _organisation(request: HttpRequest) -> Organisation:
     return request.organisation  # type: ignore[attr-defined]
 
@@ -91,7 +99,7 @@ def _preview(request: HttpRequest, campaign: Campaign | None) -> tuple[CampaignF
         typed["slug"] = campaign.slug
     elif not typed["slug"].strip():
         typed["slug"] = slug_suggest(title=typed["title"], exclude=campaign)
-    form = CampaignForm(initial=typed, campaign=campaign)
+    form = _campaign_form(request, initial=typed, campaign=campaign)
     return form, markdown_render(text=typed["body"])
 
 
@@ -126,6 +134,8 @@ def _editor_render(
         "preview_html": preview_html,
         "preview": preview_values,
         "public_prefix": _public_prefix(request),
+        "retention_editable": "retention_days" in form.fields,
+        "retention_days": campaign.retention_days if campaign else retention_days_default(),
     }
     return render(request, "workspace/campaigns/form.html", context, status=status)
 
@@ -162,7 +172,8 @@ def _hero_save(request: HttpRequest, *, hero_form: HeroImageForm, campaign: Camp
 
 
 def _form_values(form: CampaignForm) -> dict[str, Any]:
-    return {name: form.cleaned_data[name] for name in _FORM_FIELDS}
+    # Without the retention field (not an owner) the period is left as it is.
+    return {name: form.cleaned_data[name] for name in _FORM_FIELDS if name in form.fields}
 
 
 @member_view(Action.CAMPAIGN_EDIT)
@@ -170,11 +181,12 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
     organisation = _organisation(request)
     if request.method != "POST":
         initial = {"language": get_language(), "retention_days": retention_days_default()}
-        return _editor_render(request, form=CampaignForm(initial=initial), campaign=None)
+        form = _campaign_form(request, initial=initial)
+        return _editor_render(request, form=form, campaign=None)
     if "preview" in request.POST:
         form, preview_html = _preview(request, None)
         return _editor_render(request, form=form, campaign=None, preview_html=preview_html)
-    form = CampaignForm(request.POST, request.FILES)
+    form = _campaign_form(request, request.POST, request.FILES)
     hero_form = _hero_form(request, None)
     if _both_valid(form, hero_form):
         try:
@@ -200,13 +212,13 @@ def campaign_edit(request: HttpRequest, campaign: UUID) -> HttpResponse:
     current = campaign_for_member(request, campaign)
     if request.method != "POST":
         initial = {name: getattr(current, name) for name in _FORM_FIELDS}
-        form = CampaignForm(initial=initial, campaign=current)
+        form = _campaign_form(request, initial=initial, campaign=current)
         return _editor_render(request, form=form, campaign=current)
     if "preview" in request.POST:
         form, preview_html = _preview(request, current)
         return _editor_render(request, form=form, campaign=current, preview_html=preview_html)
-    form = CampaignForm(
-        request.POST, request.FILES, campaign=current, initial={"slug": current.slug}
+    form = _campaign_form(
+        request, request.POST, request.FILES, campaign=current, initial={"slug": current.slug}
     )
     hero_form = _hero_form(request, current)
     if _both_valid(form, hero_form):

@@ -56,6 +56,23 @@ def _roles() -> list[dict[str, Any]]:
     ]
 
 
+def address_masked(email: str) -> str:
+    """An address shown to members who may not see it: its first character and its domain
+    ("a•••@example.org"), enough to tell colleagues apart."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+def _shown_name(membership: Membership, *, full: bool) -> str:
+    """How a member is named on the page: their name if the account has one, else their
+    address, in full only to owners (and to the member themself)."""
+    user = membership.user
+    name = user.get_full_name() or user.email or user.get_username()
+    if full or user.get_full_name():
+        return name
+    return address_masked(name)
+
+
 def _members_page(
     request: HttpRequest,
     *,
@@ -66,12 +83,18 @@ def _members_page(
     organisation = _organisation(request)
     own = _own_membership(request)
     can_manage = role_allows(role=own.role, action=Action.MEMBERS_MANAGE)
+    memberships = list(selectors.membership_list(organisation=organisation))
+    for membership in memberships:
+        # A display value for the template, on the row it belongs to.
+        membership.shown_name = _shown_name(  # type: ignore[attr-defined]
+            membership, full=can_manage or membership.pk == own.pk
+        )
     context = {
         "organisation": organisation,
         "ws_section": "members",
         "own": own,
         "can_manage": can_manage,
-        "memberships": selectors.membership_list(organisation=organisation),
+        "memberships": memberships,
         "invitations": (
             selectors.invitation_list_pending(organisation=organisation) if can_manage else []
         ),

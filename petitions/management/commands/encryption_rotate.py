@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from petitions.services.reencryption import (
     manage_link_requests_reencrypt,
     sign_attempts_reencrypt,
+    signatures_reencrypt,
     supporters_reencrypt,
 )
 
@@ -26,12 +27,13 @@ class Command(BaseCommand):
         try:
             count = supporters_reencrypt(batch_size=options["batch_size"])
             attempts = sign_attempts_reencrypt(batch_size=options["batch_size"])
+            signatures = signatures_reencrypt(batch_size=options["batch_size"])
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         requests = manage_link_requests_reencrypt()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted {count} supporters, {attempts} sign attempts and {requests} "
-                "pending manage-link requests under the first key."
+                f"Re-encrypted {count} supporters, {attempts} sign attempts, {signatures} "
+                f"signatures and {requests} pending manage-link requests under the first key."
             )
         )

@@ -189,7 +189,10 @@ def owner_joins(page: Page, live_server: Any, outbox_dir: Path, csp: CspWatch) -
     expect(page.get_by_text("Welcome to Russia Behind Bars! You joined as: Owner.")).to_be_visible()
     expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
     secret = page.locator(".ws-secret").inner_text()
-    # Keyboard only: from the top of the page to the code field, then Enter.
+    # Keyboard only: from the top of the page to the password (setting up asks for it
+    # again), on to the code field, then Enter.
+    tab_to(page, page.get_by_label("Your password"))
+    page.keyboard.type(PASSWORD)
     code_field = page.get_by_label("Code from your authenticator app")
     tab_to(page, code_field)
     page.keyboard.type(totp_now(secret))

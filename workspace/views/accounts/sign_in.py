@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import django_otp
+from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from campaigns.access import is_verified
+from trust.login import KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_MAX_AGE, known_browser_token_make
 from trust.network import client_ip
 from workspace.access import signed_in_user
 from workspace.forms.accounts import LoginForm, RecoveryCodeForm, TotpCodeForm
@@ -45,14 +47,18 @@ _PENDING_SECONDS = 5 * 60
 @require_http_methods(["GET", "HEAD", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     target = next_url(request)
-    form = LoginForm(request.POST if request.method == "POST" else None, ip=client_ip(request))
+    form = LoginForm(
+        request.POST if request.method == "POST" else None,
+        ip=client_ip(request),
+        known_browser=request.COOKIES.get(KNOWN_BROWSER_COOKIE, ""),
+    )
     if form.is_bound and form.is_valid() and form.user is not None:
         user = form.user
         if two_factor.two_factor_enabled(user=user):
             _pending_start(request, user)
             return redirect_with_next("workspace:two-factor", target)
         auth.login(request, user)
-        return redirect_next(target)
+        return _known_browser_set(redirect_next(target), user=user)
     context = {"form": form, "next": target}
     status = form_status(form) if form.is_bound else 200
     return render(request, "workspace/accounts/login.html", context, status=status)
@@ -95,7 +101,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         _verified_sign_in(request, user=user, device=bound.device, pending=pending is not None)
         if isinstance(bound.device, StaticDevice):
             _recovery_code_used_message(request, user=user)
-        return redirect_next(target)
+        return _known_browser_set(redirect_next(target), user=user)
     context = {
         "totp_form": totp_form,
         "recovery_form": recovery_form,
@@ -106,6 +112,20 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if bound is not None:
         status = form_status(bound)
     return render(request, "workspace/accounts/two_factor.html", context, status=status)
+
+
+def _known_browser_set(response: HttpResponse, *, user: User) -> HttpResponse:
+    """Mark this browser as one the account signed in from (``trust.login``): strangers
+    filling the account's sign-in limit from elsewhere do not lock it out."""
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        known_browser_token_make(username=user.get_username()),
+        max_age=KNOWN_BROWSER_MAX_AGE,
+        httponly=True,
+        secure=settings.SESSION_COOKIE_SECURE,
+        samesite="Lax",
+    )
+    return response
 
 
 def _pending_start(request: HttpRequest, user: User) -> None:

@@ -24,6 +24,7 @@ from trust.network import client_ip
 from workspace.access import signed_in_user
 from workspace.forms.accounts import TwoFactorRemoveForm, TwoFactorSetupForm
 from workspace.services import two_factor
+from workspace.services.accounts import other_sessions_end
 from workspace.views.accounts.shared import form_status, next_url, redirect_with_next
 
 
@@ -59,8 +60,12 @@ def _codes_page(request: HttpRequest, *, codes: list[str], target: str) -> HttpR
     return render(request, "workspace/accounts/recovery_codes.html", context)
 
 
+# The id of the unconfirmed app this session is setting up: no other session sees its secret.
+_PENDING_DEVICE_KEY = "workspace_totp_pending"
+
+
 @login_required
-@sensitive_post_parameters("code")
+@sensitive_post_parameters("password", "code")
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
@@ -69,13 +74,23 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     if two_factor.two_factor_enabled(user=user):
         # Set up already: give the code (or go on, if this session has).
         return redirect_with_next("workspace:two-factor", target)
-    device = two_factor.totp_device_pending(user=user)
+    kept = request.session.get(_PENDING_DEVICE_KEY)
+    device_id = kept if isinstance(kept, int) else None
     post = request.POST if request.method == "POST" else None
-    form = TwoFactorSetupForm(post, user=user, ip=client_ip(request))
+    if post is None or device_id is None:
+        # A visit (or a post from a session that was never shown a secret): this
+        # session's own secret, fresh unless it has one already.
+        device = two_factor.totp_device_pending(user=user, device_id=device_id)
+        request.session[_PENDING_DEVICE_KEY] = device_id = device.pk
+    form = TwoFactorSetupForm(post, user=user, ip=client_ip(request), device_id=device_id)
     if form.is_bound and form.is_valid():
-        request.session.cycle_key()
+        request.session.pop(_PENDING_DEVICE_KEY, None)
+        # Every other session of the account ends (they passed no second factor).
+        other_sessions_end(request, user=user, password=form.cleaned_data["password"])
         django_otp.login(request, form.device)
         return _codes_page(request, codes=form.recovery_codes, target=target)
+    device = two_factor.totp_device_pending(user=user, device_id=device_id)
+    request.session[_PENDING_DEVICE_KEY] = device.pk
     context = {
         "form": form,
         "qr_svg": _qr_svg(device),
@@ -117,7 +132,8 @@ def two_factor_remove(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         two_factor.two_factor_remove(user=user)
         request.session.pop(DEVICE_ID_SESSION_KEY, None)
-        request.session.cycle_key()
+        # Every other session of the account ends too (cycles this session's key).
+        other_sessions_end(request, user=user, password=form.cleaned_data["password"])
         messages.success(
             request,
             _(
