@@ -14,11 +14,12 @@ delivery's id.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import make_msgid
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -139,27 +140,85 @@ def _untracked(email: Any, *, metadata: dict[str, str] | None = None) -> None:
         email.metadata = metadata
 
 
+class Neutralise(Protocol):
+    """Break up, in a literal piece of a template, anything the ESP would substitute.
+
+    ``html``: the piece is HTML source (an entity may stand for a character); else plain
+    text (subject, text part), where an invisible zero-width joiner is inserted.
+    ``after_field``: the piece follows one of our field references directly, so its start
+    could complete the reference's closing delimiter into a new one.
+    """
+
+    def __call__(self, literal: str, *, html: bool, after_field: bool) -> str: ...
+
+
 @dataclass(frozen=True)
 class BatchApi:
-    """How one ESP family takes a batch: its merge field syntax and its size limit."""
+    """How one ESP family takes a batch: its merge syntax, how to make text inert to that
+    syntax, and its size limit.
+
+    Everything in a template but our own field references goes through ``neutralise``
+    (and so does every per-recipient value), so the ESP substitutes only what the mailer
+    put there: text an organiser wrote in the ESP's own syntax (``%recipient.x%``) stays
+    text instead of pulling in another field, a header or the delivery's metadata.
+    """
 
     name: str
     field: Callable[[str], str]
+    neutralise: Neutralise
     max_recipients: int
+
+
+ZWJ = "\u200d"
 
 
 def _test_field(name: str) -> str:
     return "{{" + name + "}}"
 
 
+_TEST_OPENING = re.compile(r"\{(?=\{)")
+
+
+def _test_neutralise(literal: str, *, html: bool, after_field: bool) -> str:
+    # "{{", and a brace that would turn one of ours into "{{{name}}}", Handlebars' raw form.
+    brace = "&#123;" if html else "{" + ZWJ
+    out = _TEST_OPENING.sub(brace, literal)
+    if out.endswith("{"):
+        out = out[:-1] + brace
+    if after_field and out.startswith("}"):
+        out = ("&#125;" if html else ZWJ + "}") + out[1:]
+    return out
+
+
+# What Mailgun substitutes: recipient variables (%recipient.name%, which also reach
+# anymail's "v:" metadata and "h:" headers), the mailing-list forms (%recipient%,
+# %recipient_email%, %recipient_name%, ...) and its own unsubscribe links
+# (%unsubscribe_url%, %tag_unsubscribe_url%, %mailing_list_unsubscribe_url%, ...).
+_MAILGUN_NAME = r"(?:recipient|[a-z_]*unsubscribe)"
+_MAILGUN_VARIABLE = re.compile(r"%(?=" + _MAILGUN_NAME + ")", re.IGNORECASE)
+_MAILGUN_NAME_START = re.compile(_MAILGUN_NAME, re.IGNORECASE)
+
+
 def _mailgun_field(name: str) -> str:
     return f"%recipient.{name}%"
 
 
+def _mailgun_neutralise(literal: str, *, html: bool, after_field: bool) -> str:
+    out = _MAILGUN_VARIABLE.sub("&#37;" if html else "%" + ZWJ, literal)
+    # Right after one of ours, "recipient.x%" would make "%recipient.x%" with its closing "%".
+    if after_field and _MAILGUN_NAME_START.match(out):
+        out = ("&#8205;" if html else ZWJ) + out
+    return out
+
+
 # Backend class path → its batch API. A subclass of a listed backend counts as listed.
 BATCH_APIS: dict[str, BatchApi] = {
-    "anymail.backends.test.EmailBackend": BatchApi("test", _test_field, 1000),
-    "anymail.backends.mailgun.EmailBackend": BatchApi("mailgun", _mailgun_field, 1000),
+    "anymail.backends.test.EmailBackend": BatchApi(
+        "test", field=_test_field, neutralise=_test_neutralise, max_recipients=1000
+    ),
+    "anymail.backends.mailgun.EmailBackend": BatchApi(
+        "mailgun", field=_mailgun_field, neutralise=_mailgun_neutralise, max_recipients=1000
+    ),
 }
 
 
@@ -179,12 +238,17 @@ def batch_api() -> BatchApi | None:
     return _batch_api_for(settings.EMAIL_BACKEND)
 
 
-def _esp_template(compiled: _Compiled, api: BatchApi, *, suffix: str = "") -> str:
+def _esp_template(compiled: _Compiled, api: BatchApi, *, html: bool) -> str:
+    """The template in the ESP's syntax: our fields as its references, all else inert.
+
+    Field names never contain "__" (``MERGE_FIELD_NAME``), so ``<name>__html`` cannot be a
+    text field: the HTML part references only escaped values, the text part only plain ones.
+    """
     parts = compiled.parts
-    out = [parts[0]]
+    out = [api.neutralise(parts[0], html=html, after_field=False)]
     for index in range(1, len(parts), 2):
-        out.append(api.field(parts[index] + suffix))
-        out.append(parts[index + 1])
+        out.append(api.field(parts[index] + HTML_SUFFIX if html else parts[index]))
+        out.append(api.neutralise(parts[index + 1], html=html, after_field=True))
     return "".join(out)
 
 
@@ -201,6 +265,11 @@ def message_batch(
     values go as they are, HTML ones escaped, under ``<name>__html``.
     """
     html_fields = template.html.fields
+
+    def inert(value: str, *, html: bool) -> str:
+        # Should the ESP look at a value it filled in, it finds nothing to fill.
+        return api.neutralise(value, html=html, after_field=True)
+
     merge_data: dict[str, dict[str, str]] = {}
     merge_headers: dict[str, dict[str, str]] = {}
     merge_metadata: dict[str, dict[str, str]] = {}
@@ -209,19 +278,22 @@ def message_batch(
         data = {name: values[name] for name in template.text.fields}
         # A field in the subject goes on one line there, and so in the text too.
         data.update({name: _one_line(values[name]) for name in template.subject.fields})
-        data.update({name + HTML_SUFFIX: escape(values[name]) for name in html_fields})
+        data = {name: inert(value, html=False) for name, value in data.items()}
+        data.update(
+            {name + HTML_SUFFIX: inert(escape(values[name]), html=True) for name in html_fields}
+        )
         merge_data[recipient.address] = data
         merge_headers[recipient.address] = recipient.headers
         merge_metadata[recipient.address] = {"delivery": str(delivery_id)}
     email = EmailMultiAlternatives(
-        subject=_esp_template(template.subject, api),
-        body=_esp_template(template.text, api),
+        subject=_esp_template(template.subject, api, html=False),
+        body=_esp_template(template.text, api, html=False),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient.address for _, recipient in recipients],
         headers=dict(BULK_HEADERS),
         connection=connection,
     )
-    email.attach_alternative(_esp_template(template.html, api, suffix=HTML_SUFFIX), "text/html")
+    email.attach_alternative(_esp_template(template.html, api, html=True), "text/html")
     _untracked(email)
     email.merge_data = merge_data  # type: ignore[attr-defined]  # anymail's attributes
     email.merge_headers = merge_headers  # type: ignore[attr-defined]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from typing import Any
 
@@ -9,11 +11,10 @@ import pytest
 from django.core import mail
 
 from mailer import services
+from mailer.bulk.messages import BATCH_APIS
 from mailer.bulk.sending import mailing_send
 from mailer.models import Delivery, Mailing
-from mailer.registry import (
-    BulkRecipient,
-)
+from mailer.registry import BulkBatch, BulkRecipient, BulkTemplate, merge_field
 from tests.bulkkind import kind as test_kind
 from tests.bulkkind.kind import KIND, address, planned, ref
 from tests.mailer.bulk_helpers import mailing_sending, statuses
@@ -203,8 +204,6 @@ def test_with_a_batch_api_a_call_holds_at_most_the_call_size(esp, settings):
 
 
 def test_with_mailgun_a_batch_is_one_api_call_with_recipient_variables(settings, monkeypatch):
-    import json
-
     import requests
 
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
@@ -244,3 +243,144 @@ def test_with_mailgun_a_batch_is_one_api_call_with_recipient_variables(settings,
     assert set(
         Delivery.objects.filter(mailing=mailing).values_list("provider_message_id", flat=True)
     ) == {"<20261130.1@mg.example.org>"}
+
+
+# --- Organisers' text in the ESP's own syntax stays text ------------------------------------
+
+# What an organiser could write to make the ESP fill in someone's data: every recipient
+# variable anymail sends (our fields, their escaped forms, the delivery id, the headers),
+# Mailgun's mailing-list and unsubscribe variables, and the same glued onto our own fields.
+MAILGUN_BAIT = (
+    "%recipient.unsubscribe_url% %recipient.name__html% %RECIPIENT.name% "
+    "%recipient.v:delivery% %recipient.h:List-Unsubscribe% %recipient% %recipient_email% "
+    "%unsubscribe_url% %tag_unsubscribe_url% %mailing_list_unsubscribe_url%"
+)
+TEST_BAIT = "{{unsubscribe_url}} {{name__html}} {{{name}}} { {"
+
+
+def _bait_batch(bait: str) -> Any:
+    """The test kind's builder, with ``bait`` in the subject, text, HTML and values."""
+    original = test_kind.build_batch
+    name = merge_field("name")
+    unsubscribe = merge_field("unsubscribe_url")
+
+    def build(mailing: Mailing, deliveries: Any) -> Any:
+        batch = original(mailing, deliveries)
+        templates = {
+            language: BulkTemplate(
+                subject=f"{bait} {name}",
+                # Glued on either side of our fields: "%" + ours, ours + "recipient.x%".
+                text=f"{bait}\n%{name}{bait[1:]}\n{unsubscribe}{bait[1:]}{{\n",
+                html=f'<p>{bait}</p><p>%{name}{bait[1:]}</p><a href="https://evil.test/?t={bait}'
+                f'">x</a><a href="{unsubscribe}">{bait[1:]}</a>{{',
+            )
+            for language in batch.templates
+        }
+        recipients = {
+            key: recipient
+            and BulkRecipient(
+                address=recipient.address,
+                template=recipient.template,
+                merge_data={**recipient.merge_data, "name": bait},
+                headers=recipient.headers,
+            )
+            for key, recipient in batch.recipients.items()
+        }
+        return BulkBatch(templates=templates, recipients=recipients)
+
+    return build
+
+
+def _live(part: str, opening: str) -> int:
+    """How many places in ``part`` the ESP would read as a reference (overlaps counted)."""
+    return len(re.findall(f"(?=({re.escape(opening)}))", part, flags=re.IGNORECASE))
+
+
+def _references(part: str, pattern: str) -> list[str]:
+    """The names the ESP would fill in ``part``, overlaps counted, in order."""
+    return re.findall(f"(?=(?:{pattern}))", part, flags=re.IGNORECASE)
+
+
+def test_with_mailgun_an_organisers_recipient_variables_stay_text(settings, monkeypatch):
+    import requests
+
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {"MAILGUN_API_KEY": "key-test", "MAILGUN_SENDER_DOMAIN": "mg.example.org"}
+    calls: list[dict[str, Any]] = []
+
+    def request(self: Any, method: str, url: str, **kwargs: Any) -> requests.Response:
+        calls.append(dict(kwargs["data"]))
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b'{"id": "<20261130.2@mg.example.org>", "message": "Queued."}'
+        return response
+
+    monkeypatch.setattr(requests.Session, "request", request)
+    monkeypatch.setattr(test_kind, "active", _bait_batch(MAILGUN_BAIT))
+    mailing = mailing_sending([1, 2])
+
+    mailing_send(mailing_id=mailing.pk)
+
+    data = calls[0]
+    # Only the references the mailer made: one in the subject, two in each body.
+    assert _live(data["subject"], "%recipient") == 1
+    assert data["subject"].endswith(" %recipient.name%")
+    assert _live(data["text"], "%recipient") == 2
+    assert "%%recipient.name%" in data["text"]
+    assert "%recipient.unsubscribe_url%" in data["text"]
+    assert _live(data["html"], "%recipient") == 2
+    assert "%%recipient.name__html%" in data["html"]
+    assert 'href="%recipient.unsubscribe_url__html%"' in data["html"]
+    # The HTML part refers to escaped values only, the text part to plain ones only.
+    mailgun = r"%recipient\.([^%]*)%"
+    assert _references(data["subject"], mailgun) == ["name"]
+    assert _references(data["text"], mailgun) == ["name", "unsubscribe_url"]
+    assert _references(data["html"], mailgun) == ["name__html", "unsubscribe_url__html"]
+    for part in (data["subject"], data["text"], data["html"]):
+        assert not re.search(r"%[a-z_]*unsubscribe", part, flags=re.IGNORECASE)
+    # What the organiser wrote still reads as written.
+    assert "%\u200drecipient.unsubscribe_url%" in data["text"]
+    assert "https://evil.test/?t=&#37;recipient.unsubscribe_url%" in data["html"]
+    # Values hold nothing to fill in either, should Mailgun look at them again.
+    variables = json.loads(data["recipient-variables"])[address(1)]
+    assert _live(variables["name"], "%recipient") == 0
+    assert _live(variables["name__html"], "%recipient") == 0
+    assert set(statuses(mailing).values()) == {S.SENT}
+
+
+def test_with_the_test_backend_an_organisers_merge_syntax_stays_text(esp, monkeypatch):
+    monkeypatch.setattr(test_kind, "active", _bait_batch(TEST_BAIT))
+    mailing = mailing_sending([1])
+
+    mailing_send(mailing_id=mailing.pk)
+
+    (message,) = mail.outbox
+    html = message.alternatives[0][0]
+    assert _live(message.subject, "{{") == 1
+    assert message.subject.endswith(" {{name}}")
+    assert _live(message.body, "{{") == 2
+    assert "{{unsubscribe_url}}" in message.body
+    assert "{{{" not in message.body
+    assert _live(html, "{{") == 2
+    assert 'href="{{unsubscribe_url__html}}"' in html
+    assert "{{{" not in html
+    handlebars = r"\{\{([^}]*)\}\}"
+    assert _references(message.subject, handlebars) == ["name"]
+    assert _references(message.body, handlebars) == ["name", "unsubscribe_url"]
+    assert _references(html, handlebars) == ["name__html", "unsubscribe_url__html"]
+    data = message.anymail_test_params["merge_data"][address(1)]
+    assert _live(data["name"], "{{") == 0
+    assert _live(data["name__html"], "{{") == 0
+    assert statuses(mailing) == {"1": S.SENT}
+
+
+@pytest.mark.parametrize("api", BATCH_APIS.values(), ids=lambda api: api.name)
+@pytest.mark.parametrize("html", [False, True], ids=["text", "html"])
+def test_every_batch_api_makes_its_own_references_inert(api, html):
+    reference = api.field("unsubscribe_url")
+    alone = api.neutralise(reference, html=html, after_field=False)
+    glued = api.field("name") + api.neutralise(reference[1:], html=html, after_field=True)
+
+    assert reference not in alone
+    assert reference not in glued
+    assert api.neutralise("plain words", html=html, after_field=True) == "plain words"
