@@ -1,7 +1,7 @@
 """Fan-out: one update to 100 000 supporters, through the bulk queue.
 
     .venv/bin/python bench/fanout.py                   (or: make bench ARGS=--fanout)
-    .venv/bin/python bench/fanout.py --sizes 10000 --backends esp --runs 3
+    .venv/bin/python bench/fanout.py --sizes 10000 --backends esp --runs 3 --kinds update
 
 Starts the Celery processes as production runs them (a bulk worker of two processes on
 "bulk", a worker on "default,mail", the periodic worker and beat; see Procfile.dev)
@@ -11,6 +11,13 @@ audience, one INSERT per 1 000 deliveries), starts it and waits until it is done
 reports recipients per second (from the mailing's start to its last delivery), the
 planning rate, the peak memory (VmHWM) of the bulk worker's processes, started fresh for
 each run, and how long a confirmation email queued half-way through took to be sent.
+
+Kinds: "update" (the default) is the real thing: an ``updates.Update`` sent through
+``updates.services.update_send``, planned by its task and built by the ``campaign_update``
+kind (signed per-recipient tokens, List-Unsubscribe headers, the audience read again at
+send time; see bench/fanout_update.py). "bench" is the benchmark's own bulk kind
+(bench/fanout_app.py: one query and a dict per recipient), which measures the mailer alone.
+``--kinds update,bench`` runs both.
 
 Backends: "esp" is anymail's test backend without its memory (one provider call per batch,
 anymail's batch sending), "smtp" an aiosmtpd sink in this process (one message per
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -68,6 +76,7 @@ class Options:
     runs: int
     concurrency: int
     batch_size: int
+    kinds: list[str]
 
 
 def options_parse(argv: list[str]) -> Options:
@@ -79,14 +88,18 @@ def options_parse(argv: list[str]) -> Options:
     parser.add_argument("--runs", type=int, default=1, help="runs of each (1)")
     parser.add_argument("--concurrency", type=int, default=2, help="bulk worker processes (2)")
     parser.add_argument("--batch-size", type=int, default=500, help="deliveries per claim (500)")
+    parser.add_argument("--kinds", default="update", help="update and/or bench (update)")
     args = parser.parse_args(argv)
+    kinds = args.kinds.split(",")
+    if not kinds or not set(kinds) <= {"update", "bench"}:
+        parser.error("--kinds update,bench")
     sizes = [int(size) for size in args.sizes.split(",")]
     backends = args.backends.split(",")
     if not all(100 <= size <= 1_000_000 for size in sizes):
         parser.error("--sizes: each 100..1000000")
     if not set(backends) <= {"esp", "smtp"} or not 1 <= args.runs <= 10:
         parser.error("--backends esp,smtp; --runs 1..10")
-    return Options(sizes, backends, args.runs, args.concurrency, args.batch_size)
+    return Options(sizes, backends, args.runs, args.concurrency, args.batch_size, kinds)
 
 
 # --- An SMTP sink that only counts -----------------------------------------------------------
@@ -187,14 +200,24 @@ def _confirm_latency(since: float) -> float | None:
 
 
 def one_run(
-    *, env: dict[str, str], var_dir: Path, backend: str, size: int, concurrency: int, n: int
+    *,
+    env: dict[str, str],
+    var_dir: Path,
+    backend: str,
+    size: int,
+    concurrency: int,
+    n: int,
+    kind: str,
+    update_setup: dict[int, Any],
 ) -> dict[str, Any]:
     from bench.jobs import _petition
     from mailer import selectors, services
     from mailer.models import Mailing
 
-    mailing, plan_seconds = _plan(size)
-    name = f"bulk-{backend}-{size}-{n}"
+    clicked = None
+    if kind == "bench":
+        mailing, plan_seconds = _plan(size)
+    name = f"bulk-{kind}-{backend}-{size}-{n}"
     worker = celery_start(
         env, var_dir, name, "worker", "--queues", "bulk", "--concurrency", str(concurrency),
         "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip",
@@ -202,7 +225,15 @@ def one_run(
     try:
         celery_wait_ready(var_dir, {name: " ready."})
         pids = children_of(worker.pid)
-        services.mailing_start(mailing=mailing)
+        if kind == "bench":
+            services.mailing_start(mailing=mailing)
+        else:
+            from bench.fanout_update import update_start
+
+            actor, campaign = update_setup[size]
+            update, clicked = update_start(actor=actor, campaign=campaign, n=n)
+            assert update.mailing is not None
+            mailing = update.mailing
         confirm_at = latency = None
         deadline = time.monotonic() + RUN_LIMIT_SECONDS
         while True:
@@ -226,14 +257,22 @@ def one_run(
             time.sleep(0.1)
         assert mailing.started_at is not None and mailing.finished_at is not None
         seconds = (mailing.finished_at - mailing.started_at).total_seconds()
+        if clicked is not None:
+            # The update's planning: from the click to the mailing's start.
+            plan_seconds = mailing.started_at.timestamp() - clicked
+            end_to_end = mailing.finished_at.timestamp() - clicked
+        else:
+            end_to_end = seconds + plan_seconds
         peaks = [peak_kib(pid) for pid in pids]
         return {
+            "kind": kind,
             "backend": backend,
             "size": size,
             "sent": progress.sent,
             "seconds": seconds,
             "per_second": progress.sent / seconds,
             "plan_per_second": size / plan_seconds,
+            "end_to_end": end_to_end,
             "peak_child_mib": max(peaks) / 1024,
             "peak_parent_mib": peak_kib(worker.pid) / 1024,
             "confirm_latency": latency,
@@ -270,28 +309,32 @@ def report(
         *machine,
         f"Load average when it started: {loadavg}; when it ended: {_loadavg()}",
         "",
-        "| backend | audience | recipients/s | took | planning rows/s | peak memory per "
-        "worker process | confirmation sent after | progress query |",
-        "|---|---|---|---|---|---|---|---|",
+        "| kind | backend | audience | recipients/s | took | planning rows/s | click to last "
+        "| peak memory per worker process | confirmation sent after | progress query |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         latency = "never" if r["confirm_latency"] is None else f"{r['confirm_latency']:.1f} s"
         lines.append(
-            f"| {r['backend']} | {num(r['size'])} | {num(r['per_second'])} | "
-            f"{r['seconds']:.1f} s | {num(r['plan_per_second'])} | "
+            f"| {r['kind']} | {r['backend']} | {num(r['size'])} | {num(r['per_second'])} | "
+            f"{r['seconds']:.1f} s | {num(r['plan_per_second'])} | {r['end_to_end']:.1f} s | "
             f"{r['peak_child_mib']:.0f} MiB (parent {r['peak_parent_mib']:.0f} MiB) | {latency} | "
             f"{r['progress_ms']:.0f} ms |"
         )
-    for backend in options.backends:
-        for size in options.sizes:
-            rates = [
-                r["per_second"] for r in results if (r["backend"], r["size"]) == (backend, size)
-            ]
-            if len(rates) > 1:
-                lines.append(
-                    f"\n{backend} {num(size)}: median {num(statistics.median(rates))}/s, "
-                    f"spread {num(min(rates))} to {num(max(rates))}/s"
-                )
+    for kind in options.kinds:
+        for backend in options.backends:
+            for size in options.sizes:
+                rates = [
+                    r["per_second"]
+                    for r in results
+                    if (r["kind"], r["backend"], r["size"]) == (kind, backend, size)
+                ]
+                if len(rates) > 1:
+                    lines.append(
+                        f"\n{kind} {backend} {num(size)}: median "
+                        f"{num(statistics.median(rates))}/s, "
+                        f"spread {num(min(rates))} to {num(max(rates))}/s"
+                    )
     return "\n".join(lines)
 
 
@@ -332,6 +375,19 @@ def main(argv: list[str]) -> int:
         log(f"writing {num(people)} supporters")
         _insert_people(petition=_petition(), prefix=PREFIX, rows=people, confirmed=True)
         _consents_give(campaign_id=_petition().campaign_id)
+        update_setup: dict[int, Any] = {}
+        if "update" in options.kinds:
+            from bench import fanout_update
+
+            log("encrypting an address of their own for each")
+            fanout_update.addresses_unique(prefix=PREFIX)
+            organisation = _petition().campaign.organisation
+            actor = fanout_update.actor_get(organisation=organisation)
+            for size in options.sizes:
+                campaign = fanout_update.campaign_for_size(
+                    organisation=organisation, prefix=PREFIX, size=size
+                )
+                update_setup[size] = (actor, campaign)
         sink = CountingSink()
         controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
         controller.start()
@@ -358,23 +414,26 @@ def main(argv: list[str]) -> int:
                     EMAIL_PORT=str(smtp_port),
                     EMAIL_USE_TLS="0",
                 )
-            for size in options.sizes:
-                for n in range(options.runs):
-                    log(f"{backend}, {num(size)} recipients, run {n + 1}")
-                    result = one_run(
-                        env=bulk_env,
-                        var_dir=var_dir,
-                        backend=backend,
-                        size=size,
-                        concurrency=options.concurrency,
-                        n=n,
-                    )
-                    log(
-                        f"  {num(result['per_second'])}/s over {result['seconds']:.1f} s; "
-                        f"peak {result['peak_child_mib']:.0f} MiB; confirmation "
-                        f"{result['confirm_latency']}; {result['counts']}"
-                    )
-                    results.append(result)
+            for kind, size, n in itertools.product(
+                options.kinds, options.sizes, range(options.runs)
+            ):
+                log(f"{kind}, {backend}, {num(size)} recipients, run {n + 1}")
+                result = one_run(
+                    env=bulk_env,
+                    var_dir=var_dir,
+                    backend=backend,
+                    size=size,
+                    concurrency=options.concurrency,
+                    n=n,
+                    kind=kind,
+                    update_setup=update_setup,
+                )
+                log(
+                    f"  {num(result['per_second'])}/s over {result['seconds']:.1f} s; "
+                    f"peak {result['peak_child_mib']:.0f} MiB; confirmation "
+                    f"{result['confirm_latency']}; {result['counts']}"
+                )
+                results.append(result)
         machine = machine_describe(
             f"{database.vendor} {database.name}",
             str(redis.info("server").get("redis_version", "unknown")),

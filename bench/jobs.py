@@ -76,9 +76,10 @@ def _insert_people(*, petition: Petition, prefix: str, rows: int, confirmed: boo
     email_token, name_token = encrypt("bench@example.org"), encrypt("Bench Signer")
     supporters = (
         f"{prefix_sql}INSERT INTO petitions_supporter "
-        "(public_id, email_digest, email_domain_digest, email, name, country, language, "
+        "(public_id, email_digest, email_domain_digest, email_registrable_digest, email, name, "
+        "country, language, "
         "created_at) "
-        f"SELECT {uuid}, {digest}, '', '{email_token}', '{name_token}', '', 'en', %s "
+        f"SELECT {uuid}, {digest}, '', '', '{email_token}', '{name_token}', '', 'en', %s "
         f"{from_sql}"
     )
     signatures = (
@@ -86,9 +87,9 @@ def _insert_people(*, petition: Petition, prefix: str, rows: int, confirmed: boo
         "(public_id, petition_id, supporter_id, status, display, language, created_at, "
         "confirmation_requested_at, confirmed_at, emailed_at, counted, "
         "source, medium, source_campaign, ip_hash, ip_network_hash, invalid_reason, "
-        "invalid_detail) "
+        "invalid_detail, confirm_emails_sent, reminders_sent, name, country) "
         f"SELECT {uuid}, %s, s.id, %s, 'hidden', 'en', %s, %s, %s, %s, %s, '', '', '', "
-        "'', '', '', '' "
+        f"'', '', '', '', 0, 0, '{name_token}', '' "
         "FROM petitions_supporter s WHERE s.email_digest >= %s AND s.email_digest < %s"
     )
     # The digest range [prefix, prefix with its last character raised) is exactly the prefix.
