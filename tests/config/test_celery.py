@@ -32,6 +32,7 @@ SCHEDULED = {
     "petitions.tasks.signature_reminders_send",
     "campaigns.tasks.invitations_expired_delete",
     "updates.tasks.updates_tick",
+    "workspace.tasks.password_reset_requests_sweep",
 }
 
 
