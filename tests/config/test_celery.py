@@ -12,6 +12,7 @@ import campaigns.tasks  # noqa: F401 - registers its tasks with the app
 import mailer.tasks
 import petitions.tasks
 import updates.tasks
+import workspace.tasks  # noqa: F401 - registers its tasks with the app
 from config.celery import app
 
 SCHEDULED = {
