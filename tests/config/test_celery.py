@@ -12,6 +12,7 @@ import campaigns.tasks  # noqa: F401 - registers its tasks with the app
 import mailer.tasks
 import petitions.tasks
 import updates.tasks
+import workspace.tasks  # noqa: F401 - registers its tasks with the app
 from config.celery import app
 
 SCHEDULED = {
@@ -32,6 +33,7 @@ SCHEDULED = {
     "petitions.tasks.signature_reminders_send",
     "campaigns.tasks.invitations_expired_delete",
     "updates.tasks.updates_tick",
+    "workspace.tasks.password_reset_requests_sweep",
 }
 
 

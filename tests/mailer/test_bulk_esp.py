@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -137,10 +138,19 @@ def test_with_a_batch_api_a_failed_call_is_retried_failed_or_in_doubt(
 
 
 @pytest.fixture
-def redis_url(settings: Any) -> str:
-    if not settings.REDIS_URL:
-        pytest.skip("needs REDIS_URL")
-    return str(settings.REDIS_URL)
+def redis_url(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's Redis, or on the embedded defaults a throwaway redis-server of its own."""
+    if settings.REDIS_URL:
+        yield str(settings.REDIS_URL)
+        return
+    from tests.throwaway import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
 
 
 def test_two_limiters_share_one_budget_through_redis(redis_url):

@@ -335,7 +335,6 @@ def _concurrently(*calls: Any) -> list[BaseException | None]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.parametrize("change", ["demote", "remove", "leave"])
 def test_two_owners_acting_at_once_leave_the_organisation_one_owner(change):
     organisation = organisation_create()
