@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailer import services as mailer
+from petitions import emails
 from petitions.models import Consent, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
 from petitions.services.counts import signature_statuses_change
@@ -68,7 +69,8 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
     consent points to it any more. When
     no other standing signature of theirs remains in that campaign, their consent to the
     campaign's updates is deleted too: they agreed to it by signing there, and a record
-    of it would tie them to the campaign they left. If no signature of theirs remains at
+    of it would tie them to the campaign they left, and so are the deliveries of the
+    campaign's updates to them. If no signature of theirs remains at
     all, ``Supporter.unlinked_at`` starts the time after which they are deleted
     (``supporters_unlinked_delete``). An invalidated signature was never counted and is
     left as it is. Raises ``ManageItemNotFoundError`` if the signature is not theirs.
@@ -97,6 +99,9 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
         ).exists()
         if not still_signed:
             Consent.objects.filter(supporter=supporter, campaign=campaign).delete()
+            emails.supporters_campaign_mail_delete(
+                campaign_id=campaign.pk, supporter_ids=[supporter.pk]
+            )
         if not Signature.objects.filter(supporter=supporter).exists():
             Supporter.objects.filter(pk=supporter.pk).update(unlinked_at=timezone.now())
     signature.refresh_from_db(fields=["status", "counted", "supporter", "display"])
