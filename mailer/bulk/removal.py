@@ -22,7 +22,7 @@ from mailer.models import AboutKey, Delivery, Mailing
 
 # How a row still on its way is counted once deleted: a waiting one will never be sent
 # (skipped); one being handed over right now may have gone out (unknown, as after a crash).
-_COUNTED_AS = {
+_COUNTED_AS: dict[str, str] = {
     Delivery.Status.QUEUED: Delivery.Status.SKIPPED,
     Delivery.Status.CLAIMED: Delivery.Status.SKIPPED,
     Delivery.Status.HANDING: Delivery.Status.UNKNOWN,
@@ -48,15 +48,14 @@ def deliveries_delete(
     to call again. Call inside the owning app's transaction: the mailing rows are locked
     while their tallies change, so two deletions never lose a count.
     """
+    mailing_ids: list[int] | None = None
     if about_key is not None:
         mailing_ids = _mailings_about(key=about_key, ids=about_ids)
         if not mailing_ids:
             return 0
-    else:
-        mailing_ids = None
-        if recipient_refs is None:
-            raise ValueError("deliveries_delete needs recipients or what the mailings are about")
     if recipient_refs is None:
+        if mailing_ids is None:
+            raise ValueError("deliveries_delete needs recipients or what the mailings are about")
         return _delete(rows=Delivery.objects.filter(mailing_id__in=mailing_ids))
     refs = sorted(set(recipient_refs))
     deleted = 0

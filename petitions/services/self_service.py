@@ -16,6 +16,7 @@ from mailer import services as mailer
 from petitions import emails
 from petitions.models import Consent, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
+from petitions.services import subscriptions
 from petitions.services.counts import signature_statuses_change
 from petitions.services.manage_links import ManageItemNotFoundError
 
@@ -126,3 +127,22 @@ def consent_withdraw(*, supporter: Supporter, campaign_public_id: uuid.UUID) -> 
     if not campaign_ids:
         raise ManageItemNotFoundError
     return _consents_withdraw(supporter=supporter, campaign_ids=campaign_ids)
+
+
+def consent_resume(*, supporter: Supporter, campaign_public_id: uuid.UUID) -> bool:
+    """Hear about one campaign again, from the manage page; True if it worked.
+
+    The manage link was mailed to the person's address when they asked for it, so this is
+    the person's own choice (the links in an update's email, which anyone holding the email
+    may use, only ever stop mail). False when the consent cannot come back: the address is
+    not stored, or no confirmed signature of theirs stands in the campaign. Raises
+    ``ManageItemNotFoundError`` if they never gave one for that campaign.
+    """
+    campaign_ids = list(
+        Consent.objects.filter(
+            supporter=supporter, campaign__public_id=campaign_public_id
+        ).values_list("campaign_id", flat=True)
+    )
+    if not campaign_ids:
+        raise ManageItemNotFoundError
+    return subscriptions.updates_resubscribe(supporter=supporter, campaign_id=campaign_ids[0])
