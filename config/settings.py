@@ -67,6 +67,17 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 SITE_URL = SITE_URL.rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SBOR_SITE_URL={SITE_URL!r} must start with http:// or https://")
+# Emailed links carry tokens (confirmation, manage, List-Unsubscribe): never over plain HTTP
+# in production, unless a local test of production mode says so explicitly.
+if (
+    PRODUCTION
+    and not SITE_URL.startswith("https://")
+    and not env_bool("SBOR_ALLOW_HTTP_SITE_URL", False)
+):
+    raise ImproperlyConfigured(
+        f"SBOR_SITE_URL={SITE_URL!r} must start with https:// in production "
+        "(SBOR_ALLOW_HTTP_SITE_URL=1 allows http:// for a local test of production mode)"
+    )
 if len(SECRET_KEY) < 32 and PRODUCTION:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters")
 

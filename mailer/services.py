@@ -26,11 +26,11 @@ from common.tasks import enqueue_now, enqueue_on_commit
 from mailer.bulk.planning import MailingNotPlanning as MailingNotPlanning
 from mailer.bulk.planning import PlannedRecipient as PlannedRecipient
 from mailer.bulk.planning import deliveries_add as deliveries_add
-from mailer.bulk.planning import deliveries_delete as deliveries_delete
 from mailer.bulk.planning import mailing_cancel as mailing_cancel
 from mailer.bulk.planning import mailing_create as mailing_create
 from mailer.bulk.planning import mailing_delete as mailing_delete
 from mailer.bulk.planning import mailing_start as mailing_start
+from mailer.bulk.removal import deliveries_delete as deliveries_delete
 from mailer.bulk.suppression import delivery_status_record as delivery_status_record
 from mailer.bulk.suppression import suppression_add as suppression_add
 from mailer.bulk.suppression import suppression_remove as suppression_remove

@@ -13,6 +13,12 @@ ids as strings, see ``mailer.models.AboutKey``; a reminder also says which one i
 holds no foreign keys, so whoever deletes a supporter, signature, attempt or petition
 deletes its mail here too (``supporters_mail_delete`` and the mailer's
 ``outbox_messages_delete``).
+
+Bulk mailings to a campaign's supporters (its updates, made by a feature app above this
+one) name the campaign in their ``about`` (``CAMPAIGN_ABOUT_KEY``), and their deliveries
+name supporters as above: when people are released from a campaign (its lockdown, the
+anonymisation of its petitions, a withdrawal), ``supporters_campaign_mail_delete`` deletes
+the rows that would still say they were on its list.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ SIGNATURE_ALREADY_SIGNED = "signature_already_signed"
 SIGNATURE_MANAGE_LINK = "signature_manage_link"
 
 _SUPPORTER_REF = "petitions.supporter:"
+# The key of a bulk mailing's ``about`` that names the campaign whose supporters it goes to.
+CAMPAIGN_ABOUT_KEY = "campaign"
 
 
 def supporter_ref(*, supporter_id: int) -> str:
@@ -75,6 +83,25 @@ def supporters_mail_delete(*, supporter_ids: Collection[int]) -> int:
     # and no row keeps saying that they were on a campaign's list.
     mailer.deliveries_delete(recipient_refs=refs)
     return mailer.outbox_messages_delete(recipient_refs=refs)
+
+
+def supporters_campaign_mail_delete(
+    *, campaign_id: int, supporter_ids: Collection[int] | None = None
+) -> int:
+    """Delete the deliveries of mailings about the campaign (its updates) to these
+    supporters, or to everyone when ``supporter_ids`` is None; returns how many.
+
+    A delivery row (recipient, address digest) of a mailing about the campaign says the
+    person supported it; the mailing keeps only its numbers (``mailer.bulk.removal``).
+    """
+    refs = None
+    if supporter_ids is not None:
+        refs = [supporter_ref(supporter_id=pk) for pk in supporter_ids]
+        if not refs:
+            return 0
+    return mailer.deliveries_delete(
+        about_key=CAMPAIGN_ABOUT_KEY, about_ids=[campaign_id], recipient_refs=refs
+    )
 
 
 def absolute_url(path: str) -> str:

@@ -39,6 +39,11 @@ _DONE = {
         "petition keeps only an anonymous row so that its numbers stay true."
     ),
     "consent": _("Done: you will get no more updates about this campaign."),
+    "consent_resumed": _("Done: you will hear about this campaign again."),
+    "consent_not_resumed": _(
+        "This campaign's updates cannot be turned back on: no confirmed signature of yours "
+        "stands in it any more."
+    ),
 }
 
 
@@ -153,6 +158,7 @@ def _manage_render(
         "supporter": supporter,
         "signatures": rows,
         "consents": list(person.supporter_consents(supporter=supporter)),
+        "resumable": person.supporter_consents_resumable(supporter=supporter),
         "erase_form": erase_form or EraseForm(),
         "done": _done_message(request),
         "fraud_window_days": settings.FRAUD_WINDOW_DAYS,
@@ -236,6 +242,15 @@ def manage_consent(
 ) -> HttpResponse:
     self_service.consent_withdraw(supporter=supporter, campaign_public_id=campaign_id)
     return _done(token, "consent")
+
+
+@_token_page
+@require_http_methods(["POST"])
+def manage_consent_resume(
+    request: HttpRequest, *, token: str, supporter: Supporter, campaign_id: uuid.UUID
+) -> HttpResponse:
+    resumed = self_service.consent_resume(supporter=supporter, campaign_public_id=campaign_id)
+    return _done(token, "consent_resumed" if resumed else "consent_not_resumed")
 
 
 @_token_page

@@ -28,6 +28,11 @@ urlpatterns = [
         manage_views.manage_consent,
         name="signature-manage-consent",
     ),
+    path(
+        "manage/<str:token>/consents/<uuid:campaign_id>/resume/",
+        manage_views.manage_consent_resume,
+        name="signature-manage-consent-resume",
+    ),
     path("manage/<str:token>/export/", manage_views.manage_export, name="signature-manage-export"),
     path("manage/<str:token>/erase/", manage_views.manage_erase, name="signature-manage-erase"),
     path("p/<slug:slug>/embed/", embed.petition_embed, name="petition-embed"),

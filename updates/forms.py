@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from campaigns.services import markdown_validate
 from updates.models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from updates.services import UpdateInvalidError, update_content_check
 
@@ -29,24 +30,39 @@ class UpdateForm(forms.Form):
         ),
         max_length=BODY_MAX_LENGTH,
         strip=False,
+        validators=[markdown_validate],
         widget=forms.Textarea(attrs={"rows": 14}),
         error_messages={"required": _("Write the message.")},
     )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        # Each field is checked on its own, so both get their message at once; a field
-        # that already failed (empty, too long) is not checked again.
-        try:
-            update_content_check(
-                subject=cleaned.get("subject") or "-", body=cleaned.get("body") or "-"
-            )
-        except UpdateInvalidError as error:
-            for field, messages in error.errors.items():
-                if field in cleaned:
-                    for message in messages:
-                        self.add_error(field, message)
+        # A valid form goes to the service, which checks (and parses) the message once. A
+        # form refused already gets the service's word on its other field here instead, so
+        # that both fields get their messages at once; still one parse per request.
+        if self.errors:
+            try:
+                update_content_check(
+                    subject=cleaned.get("subject") or "-", body=cleaned.get("body") or "-"
+                )
+            except UpdateInvalidError as error:
+                self.service_errors_add(error, only=set(cleaned))
         return cleaned
+
+    def service_errors_add(
+        self, error: UpdateInvalidError, *, only: set[str] | None = None
+    ) -> None:
+        """Show the service's refusal on the fields it names.
+
+        The form checks only what is cheap (required, lengths, Markdown too costly to
+        parse); the service checks the rest when it saves, parsing the message once per
+        request, and its errors land here.
+        """
+        for field, messages in error.errors.items():
+            if only is not None and field not in only:
+                continue
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
 
 
 class ScheduleForm(forms.Form):

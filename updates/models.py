@@ -1,7 +1,9 @@
 """An update: what an organiser writes to a campaign's consenting supporters.
 
 Its life: ``draft`` → (``scheduled`` →) ``sending`` → ``sent``; a scheduled update can go
-back to draft, and one being sent can be ``cancelled`` (what was handed over stays sent).
+back to draft (cancelled by a member, or by the system when the member who scheduled it
+may no longer send updates once its time comes), and one being sent can be ``cancelled``
+(what was handed over stays sent).
 Sending makes one mailer ``Mailing``; planning adds one delivery per person to it, in
 chunks, and remembers how far it got (``planned_through``), so an interrupted planning
 resumes without adding anyone twice (the mailer's unique constraint decides).
@@ -17,11 +19,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Campaign
+from campaigns.services.markdown import MARKDOWN_MAX_LENGTH
 from mailer.models import Mailing
 from petitions.models import Petition
 
 SUBJECT_MAX_LENGTH = 200
-BODY_MAX_LENGTH = 50_000
+# What any Markdown organisers write may hold (a bound on the parser's work, see
+# campaigns.services.markdown).
+BODY_MAX_LENGTH = MARKDOWN_MAX_LENGTH
+
+
+class UnscheduledReason(models.TextChoices):
+    """Why the system took back a schedule instead of sending (shown on the update's page)."""
+
+    SCHEDULER_NOT_ALLOWED = (
+        "scheduler_not_allowed",
+        _("the member who scheduled it may no longer send this organisation's updates"),
+    )
 
 
 class Update(models.Model):
@@ -52,6 +66,15 @@ class Update(models.Model):
         Petition, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     scheduled_at = models.DateTimeField(null=True, blank=True)
+    # Whose right a scheduled send runs on: checked again when the time comes.
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # When the system took a schedule back (the update is a draft again), and why.
+    unscheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    unscheduled_reason = models.CharField(
+        max_length=32, choices=UnscheduledReason.choices, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -1,8 +1,11 @@
 """The public pages behind the links in every update: unsubscribe, one click, preferences.
 
-The link's signed token is the only key: every page acts for the person and campaign it
-names, shows nothing about anyone else, and never shows the address in full. Responses are
-kept out of caches, search engines and other sites' Referer headers.
+The link's sealed token is the only key: every page acts for the person and campaign it
+names, shows nothing about anyone else, and never shows the address in full. Whoever holds
+the email holds the key (a provider, a relay, someone it was forwarded to), so a link only
+ever stops mail; hearing from a campaign again is done on the person's manage page, whose
+link is mailed to their address. Responses are kept out of caches, search engines and other
+sites' Referer headers.
 
 - ``/u/<token>/`` (the visible link): a GET shows what unsubscribing does and a button; the
   POST (with CSRF) unsubscribes. Mail scanners follow links: a GET never changes anything.
@@ -10,7 +13,10 @@ kept out of caches, search engines and other sites' Referer headers.
   mail client, without cookies or CSRF, unsubscribes at once and answers 200 with a short
   text; it never redirects, whatever happens. A GET shows the page above.
 - ``/u/<token>/preferences/``: which of the organisation's campaigns the person hears
-  from, with "stop" and "resume" for each and "stop everything".
+  from, with "stop" for each and "stop everything".
+
+Unsubscribing always works, with a link however old; the preferences page wants a link
+younger than ``UPDATES_LINK_MAX_AGE_DAYS`` (every update carries a fresh one).
 """
 
 from __future__ import annotations
@@ -40,13 +46,7 @@ View = Callable[..., HttpResponse]
 
 _DONE = {
     "stopped": _("Done: you will get no more updates about this campaign."),
-    "resumed": _("Done: you will hear about this campaign again."),
     "stopped_all": _("Done: you will get no more updates about any campaign."),
-    "resume_failed": _(
-        "This campaign's updates cannot be resumed from here any more: your address is no "
-        "longer stored, or your signature there no longer stands. To hear from it again, "
-        "sign one of its petitions and tick the box for updates."
-    ),
 }
 
 
@@ -74,23 +74,33 @@ def _language(request: HttpRequest, supporter: Supporter | None) -> str:
     return supporter.language
 
 
-def _link_page(view: View) -> View:
-    """Open the link's page in the person's language, or say why the link does not work."""
+def _link_page(view: View | None = None, *, fresh: bool = False) -> Any:
+    """Open the link's page in the person's language, or say why the link does not work.
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
-        try:
-            link = services.subscription_link_read(token=token)
-        except services.SubscriptionLinkExpiredError:
-            return _headers(render(request, "updates/link_expired.html", status=410))
-        except services.SubscriptionLinkInvalidError:
-            return _headers(render(request, "updates/link_invalid.html", status=404))
-        language = _language(request, link.supporter)
-        with translation.override(language):
-            request.LANGUAGE_CODE = language
-            return _headers(view(request, token=token, link=link, **kwargs))
+    ``fresh``: the page shows more than a button to stop mail, so a link past its lifetime
+    does not open it (it says how to get a new one).
+    """
 
-    return wrapper
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
+            try:
+                link = services.subscription_link_read(token=token)
+            except services.SubscriptionLinkInvalidError:
+                return _headers(render(request, "updates/link_invalid.html", status=404))
+            language = _language(request, link.supporter)
+            with translation.override(language):
+                request.LANGUAGE_CODE = language
+                if fresh and link.expired:
+                    context = {"max_age_days": settings.UPDATES_LINK_MAX_AGE_DAYS}
+                    return _headers(
+                        render(request, "updates/link_expired.html", context, status=410)
+                    )
+                return _headers(view(request, token=token, link=link, **kwargs))
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
 def _context(token: str, link: services.SubscriptionLink) -> dict[str, Any]:
@@ -103,13 +113,17 @@ def _context(token: str, link: services.SubscriptionLink) -> dict[str, Any]:
                 supporter=supporter, organisation_id=campaign.organisation_id
             )
         )
+    # An old link still unsubscribes, and shows no more than that: not even the masked
+    # address, nor the way to the preferences page.
+    address = supporter.email if supporter is not None and not link.expired else ""
     return {
         "token": token,
         "campaign": campaign,
         "organisation": campaign.organisation if campaign is not None else None,
-        "address": address_masked(supporter.email) if supporter is not None else "",
+        "address": address_masked(address) if address else "",
         "known": supporter is not None and campaign is not None,
         "subscribed": subscribed,
+        "expired": link.expired,
     }
 
 
@@ -141,10 +155,9 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
         return unsubscribe(request, token=token)
     try:
         link = services.subscription_link_read(token=token)
-    except services.SubscriptionLinkExpiredError:
-        return _one_click_answer(gettext("This link has expired."), 410)
     except services.SubscriptionLinkInvalidError:
         return _one_click_answer(gettext("This link is not valid."), 404)
+    # However old the link: unsubscribing must always work.
     services.subscription_stop(link=link)
     return _one_click_answer(gettext("You are unsubscribed."), 200)
 
@@ -159,7 +172,7 @@ def _preferences_redirect(token: str, done: str) -> HttpResponse:
     return HttpResponseRedirect(f"{url}?{urlencode({'done': done})}")
 
 
-@_link_page
+@_link_page(fresh=True)
 @require_http_methods(["GET", "HEAD", "POST"])
 def preferences(
     request: HttpRequest, *, token: str, link: services.SubscriptionLink
@@ -169,20 +182,13 @@ def preferences(
     context = _context(token, link)
     supporter, campaign = link.supporter, link.campaign
     subscriptions: list[audience.Subscription] = []
-    others = False
     if supporter is not None and campaign is not None:
         subscriptions = audience.supporter_subscriptions(
             supporter=supporter, organisation_id=campaign.organisation_id
         )
-        others = audience.supporter_hears_from_others(
-            supporter=supporter, organisation_id=campaign.organisation_id
-        )
-    context |= {
-        "subscriptions": subscriptions,
-        "any_active": others or any(subscription.active for subscription in subscriptions),
-        "hears_from_others": others,
-        "done": _done_message(request),
-    }
+    # Nothing on the page depends on other organisations' campaigns: "stop everything" is
+    # offered whatever the person follows elsewhere, and says what it covers.
+    context |= {"subscriptions": subscriptions, "done": _done_message(request)}
     return render(request, "updates/preferences.html", context)
 
 
@@ -201,9 +207,6 @@ def _preferences_change(
         if action == "stop":
             services.subscription_stop_one(link=link, campaign_public_id=campaign_public_id)
             return _preferences_redirect(token, "stopped")
-        if action == "resume":
-            resumed = services.subscription_resume(link=link, campaign_public_id=campaign_public_id)
-            return _preferences_redirect(token, "resumed" if resumed else "resume_failed")
     except services.SubscriptionNotFoundError:
         return render(request, "404.html", status=404)
     return render(request, "400.html", status=400)

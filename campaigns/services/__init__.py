@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-import markdown
-import nh3
+from django.core.exceptions import ValidationError
 
 from campaigns.models import Campaign, Organisation
+from campaigns.services.markdown import (
+    MARKDOWN_MAX_LENGTH,
+    RenderedMarkdown,
+    markdown_problems,
+    markdown_render,
+    markdown_render_detailed,
+    markdown_validate,
+)
 
-# Tags a campaign story may use; anything else (scripts, iframes, styles, event
-# handlers) is dropped by nh3, which also forces rel="noopener noreferrer" on links.
-_ALLOWED_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "strong", "em", "b", "i", "blockquote",
-    "ul", "ol", "li", "a", "code", "pre",
-}  # fmt: skip
-_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-
-
-def markdown_render(*, text: str) -> str:
-    """Markdown → HTML that is safe to insert into a page without escaping."""
-    html = markdown.markdown(text, extensions=["sane_lists"], output_format="html")
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
+__all__ = [
+    "MARKDOWN_MAX_LENGTH",
+    "RenderedMarkdown",
+    "campaign_save",
+    "markdown_problems",
+    "markdown_render",
+    "markdown_render_detailed",
+    "markdown_validate",
+    "organisation_upsert",
+]
 
 
 def campaign_save(*, campaign: Campaign) -> Campaign:
-    """Save a campaign, re-rendering its story's HTML from its Markdown."""
-    campaign.body_html = markdown_render(text=campaign.body)
+    """Save a campaign, re-rendering its story's HTML from its Markdown.
+
+    Raises ``ValidationError`` on ``body`` for a story too long or too costly to format
+    (``markdown_problems``): nothing is parsed or saved then.
+    """
+    try:
+        campaign.body_html = markdown_render(text=campaign.body)
+    except ValidationError as error:
+        raise ValidationError({"body": error.messages}) from None
     campaign.full_clean(exclude=["organisation"])
     campaign.save()
     return campaign

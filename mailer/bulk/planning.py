@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -143,14 +143,3 @@ def mailing_delete(*, mailing: Mailing) -> None:
     """Delete a mailing and its deliveries (the owning app deleted what it was about)."""
     Delivery.objects.filter(mailing_id=mailing.pk).delete()
     mailing.delete()
-
-
-def deliveries_delete(*, recipient_refs: Collection[str]) -> int:
-    """Delete every delivery to these recipients (the owning app erased them); how many.
-
-    Deliveries hold no foreign key to the owning app's people, so nothing cascades.
-    """
-    if not recipient_refs:
-        return 0
-    deleted, _ = Delivery.objects.filter(recipient_ref__in=list(recipient_refs)).delete()
-    return deleted

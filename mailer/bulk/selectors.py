@@ -78,7 +78,11 @@ def _empty_counts() -> dict[str, int]:
 
 
 def mailings_progress(*, mailing_ids: Collection[int]) -> dict[int, MailingProgress]:
-    """Progress of several mailings in one GROUP BY (a list page); keyed by mailing id."""
+    """Progress of several mailings in one GROUP BY (a list page); keyed by mailing id.
+
+    Deliveries deleted since planning (people erased or released) still count, by the
+    status they had (``Mailing.removed_counts``), so a finished mailing keeps its totals.
+    """
     counts: dict[int, dict[str, int]] = {pk: _empty_counts() for pk in mailing_ids}
     rows = (
         Delivery.objects.filter(mailing_id__in=list(mailing_ids))
@@ -87,7 +91,13 @@ def mailings_progress(*, mailing_ids: Collection[int]) -> dict[int, MailingProgr
         .order_by()
     )
     for mailing_id, status, n in rows:
-        counts[mailing_id][status] = n
+        counts[mailing_id][status] += n
+    # Rows deleted since planning were counted when they went (mailer.bulk.removal).
+    removed = Mailing.objects.filter(pk__in=list(counts)).values_list("pk", "removed_counts")
+    for mailing_id, tally in removed:
+        for status, n in (tally or {}).items():
+            if status in counts[mailing_id]:
+                counts[mailing_id][status] += int(n)
     return {pk: MailingProgress(counts=c) for pk, c in counts.items()}
 
 

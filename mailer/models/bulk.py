@@ -39,6 +39,10 @@ class Mailing(models.Model):
     # both are old, so a backlog in the queue is not multiplied.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Deliveries deleted since planning (their people erased, or released from what the
+    # mailing was about), counted by status: progress adds them back, so an update's
+    # numbers stay true once no row says who was on its list (mailer.bulk.removal).
+    removed_counts = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("mailing")

@@ -57,14 +57,6 @@ def _live_consents(*, campaign_id: int) -> QuerySet[Consent]:
     )
 
 
-def _confirmed_signature(*, campaign_id: int | OuterRef) -> QuerySet[Signature]:
-    return Signature.objects.filter(
-        supporter_id=OuterRef("supporter_id"),
-        petition__campaign_id=campaign_id,
-        status=Signature.Status.CONFIRMED,
-    )
-
-
 def _petition_ids(campaign_id: int) -> list[int]:
     # The campaign's few petitions, by id: each "signed here?" check is then a look-up in
     # the (petition, supporter) unique index, whatever the planner thinks of the join.
@@ -184,9 +176,6 @@ class Subscription:
     campaign_public_id: uuid.UUID
     campaign_title: str
     active: bool
-    # Withdrawn, but the address is still stored and a signature of theirs still stands in
-    # the campaign: undoing the withdrawal would work.
-    resumable: bool
 
 
 def supporter_by_public_id(*, public_id: uuid.UUID) -> Supporter | None:
@@ -206,32 +195,15 @@ def supporter_subscriptions(*, supporter: Supporter, organisation_id: int) -> li
             confirmed_at__isnull=False,
             campaign__organisation_id=organisation_id,
         )
-        .annotate(signed=Exists(_confirmed_signature(campaign_id=OuterRef("campaign_id"))))
         .select_related("campaign")
         .order_by("campaign__title", "pk")
     )
-    address_stored = bool(supporter.email) and supporter.email_dropped_at is None
     return [
         Subscription(
             campaign_id=consent.campaign_id,
             campaign_public_id=consent.campaign.public_id,
             campaign_title=consent.campaign.title,
             active=consent.withdrawn_at is None,
-            resumable=consent.withdrawn_at is not None and address_stored and consent.signed,
         )
         for consent in consents
     ]
-
-
-def supporter_hears_from_others(*, supporter: Supporter, organisation_id: int) -> bool:
-    """Whether the person still hears from a campaign of another organisation."""
-    return (
-        Consent.objects.filter(
-            supporter=supporter,
-            purpose=Consent.Purpose.CAMPAIGN_UPDATES,
-            confirmed_at__isnull=False,
-            withdrawn_at__isnull=True,
-        )
-        .exclude(campaign__organisation_id=organisation_id)
-        .exists()
-    )

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -43,6 +43,26 @@ def supporter_consents(*, supporter: Supporter) -> QuerySet[Consent]:
         Consent.objects.filter(supporter=supporter)
         .select_related("campaign__organisation", "signature__petition")
         .order_by("given_at", "pk")
+    )
+
+
+def supporter_consents_resumable(*, supporter: Supporter) -> set[int]:
+    """Ids of the campaigns whose updates the person stopped and could hear again now: the
+    consent was confirmed, the address is stored, and a confirmed signature of theirs still
+    stands in the campaign (otherwise signing again asks anew)."""
+    if not supporter.email or supporter.email_dropped_at is not None:
+        return set()
+    signed = Signature.objects.filter(
+        supporter_id=supporter.pk,
+        petition__campaign_id=OuterRef("campaign_id"),
+        status=Signature.Status.CONFIRMED,
+    )
+    return set(
+        Consent.objects.filter(
+            supporter=supporter, withdrawn_at__isnull=False, confirmed_at__isnull=False
+        )
+        .filter(Exists(signed))
+        .values_list("campaign_id", flat=True)
     )
 
 

@@ -138,8 +138,9 @@ def _supporters_release(*, supporter_ids: list[int], campaign_id: int) -> None:
     """Drop this campaign's consents of people it no longer holds, and people left with none.
 
     Someone who still signs another (not anonymised) petition of the campaign keeps their
-    consent to its updates; someone with no signature anywhere is deleted, with their
-    consents and outbox rows.
+    consent to its updates; the others lose it, and the deliveries of the campaign's
+    updates to them; someone with no signature anywhere is deleted, with their consents,
+    outbox rows and deliveries.
     """
     for start in range(0, len(supporter_ids), _CHUNK):
         chunk = supporter_ids[start : start + _CHUNK]
@@ -148,10 +149,11 @@ def _supporters_release(*, supporter_ids: list[int], campaign_id: int) -> None:
                 supporter_id__in=chunk, petition__campaign_id=campaign_id
             ).values_list("supporter_id", flat=True)
         )
-        Consent.objects.filter(
-            campaign_id=campaign_id,
-            supporter_id__in=[pk for pk in chunk if pk not in still_in_campaign],
-        ).delete()
+        released = [pk for pk in chunk if pk not in still_in_campaign]
+        Consent.objects.filter(campaign_id=campaign_id, supporter_id__in=released).delete()
+        # Their deliveries of the campaign's updates would still say they were on its list
+        # (those who signed elsewhere too survive below, with their address).
+        emails.supporters_campaign_mail_delete(campaign_id=campaign_id, supporter_ids=released)
         Supporter.objects.filter(pk__in=chunk, signatures__isnull=True).delete()
         # The outbox holds no foreign key: the mail of those just deleted goes here.
         kept = set(Supporter.objects.filter(pk__in=chunk).values_list("pk", flat=True))
@@ -223,6 +225,9 @@ def campaign_lockdown(
         petitions.exclude(status__in=Petition.CLOSED_STATUSES).update(status=Petition.Status.CLOSED)
         detached = sum(petition_anonymise(petition=p) for p in petitions.order_by("pk"))
         Consent.objects.filter(campaign=campaign).delete()
+        # Every delivery of its updates, including to people who left it earlier: no row
+        # may say who was on its list (the mailings keep their numbers).
+        emails.supporters_campaign_mail_delete(campaign_id=campaign.pk)
         Campaign.objects.filter(pk=campaign.pk).update(locked_down_at=now)
     campaign.locked_down_at = now
     logger.warning(

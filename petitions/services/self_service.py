@@ -13,8 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailer import services as mailer
+from petitions import emails
 from petitions.models import Consent, SignAttempt, Signature, Supporter
 from petitions.selectors import petition_recent_signers_forget
+from petitions.services import subscriptions
 from petitions.services.counts import signature_statuses_change
 from petitions.services.manage_links import ManageItemNotFoundError
 
@@ -68,7 +70,8 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
     consent points to it any more. When
     no other standing signature of theirs remains in that campaign, their consent to the
     campaign's updates is deleted too: they agreed to it by signing there, and a record
-    of it would tie them to the campaign they left. If no signature of theirs remains at
+    of it would tie them to the campaign they left, and so are the deliveries of the
+    campaign's updates to them. If no signature of theirs remains at
     all, ``Supporter.unlinked_at`` starts the time after which they are deleted
     (``supporters_unlinked_delete``). An invalidated signature was never counted and is
     left as it is. Raises ``ManageItemNotFoundError`` if the signature is not theirs.
@@ -99,6 +102,9 @@ def signature_withdraw(*, supporter: Supporter, signature_public_id: uuid.UUID) 
         ).exists()
         if not still_signed:
             Consent.objects.filter(supporter=supporter, campaign=campaign).delete()
+            emails.supporters_campaign_mail_delete(
+                campaign_id=campaign.pk, supporter_ids=[supporter.pk]
+            )
         if not Signature.objects.filter(supporter=supporter).exists():
             Supporter.objects.filter(pk=supporter.pk).update(unlinked_at=timezone.now())
     signature.refresh_from_db(fields=["status", "counted", "supporter", "display"])
@@ -123,3 +129,22 @@ def consent_withdraw(*, supporter: Supporter, campaign_public_id: uuid.UUID) -> 
     if not campaign_ids:
         raise ManageItemNotFoundError
     return _consents_withdraw(supporter=supporter, campaign_ids=campaign_ids)
+
+
+def consent_resume(*, supporter: Supporter, campaign_public_id: uuid.UUID) -> bool:
+    """Hear about one campaign again, from the manage page; True if it worked.
+
+    The manage link was mailed to the person's address when they asked for it, so this is
+    the person's own choice (the links in an update's email, which anyone holding the email
+    may use, only ever stop mail). False when the consent cannot come back: the address is
+    not stored, or no confirmed signature of theirs stands in the campaign. Raises
+    ``ManageItemNotFoundError`` if they never gave one for that campaign.
+    """
+    campaign_ids = list(
+        Consent.objects.filter(
+            supporter=supporter, campaign__public_id=campaign_public_id
+        ).values_list("campaign_id", flat=True)
+    )
+    if not campaign_ids:
+        raise ManageItemNotFoundError
+    return subscriptions.updates_resubscribe(supporter=supporter, campaign_id=campaign_ids[0])

@@ -47,6 +47,10 @@ def updates_unsubscribe_all(*, supporter: Supporter) -> int:
 def updates_resubscribe(*, supporter: Supporter, campaign_id: int) -> bool:
     """Undo a withdrawal: the person hears from the campaign again; True if it worked.
 
+    Only for the person themself: the manage page (its link is mailed to the address when
+    asked for) calls it, never the links in an update, which whoever holds the email (a
+    provider, a relay, someone it was forwarded to) can use.
+
     Only their own confirmed consent is restored, and only while the address is still
     stored and a confirmed signature of theirs stands in the campaign: otherwise there is
     nothing to write to, or no reason left for the consent (signing again asks anew).

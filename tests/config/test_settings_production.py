@@ -33,6 +33,7 @@ def test_production_without_a_secret_key_does_not_start(tmp_path):
         ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS must list the site's host names"),
         ({"SBOR_SITE_URL": None}, "SBOR_SITE_URL must be set"),
         ({"SBOR_SITE_URL": "example.org"}, "must start with http:// or https://"),
+        ({"SBOR_SITE_URL": "http://example.org"}, "must start with https:// in production"),
         ({"SBOR_DEBUG": "1"}, "SBOR_DEBUG cannot be on when SBOR_PRODUCTION is on"),
         ({"SBOR_PRODUCTION": "maybe"}, "SBOR_PRODUCTION='maybe' is not a boolean"),
         ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS='a year' is not an integer"),
@@ -46,6 +47,7 @@ def test_production_without_a_secret_key_does_not_start(tmp_path):
         "blank-allowed-hosts",
         "no-site-url",
         "site-url-without-scheme",
+        "site-url-over-http",
         "debug-in-production",
         "bad-production-flag",
         "bad-hsts",
@@ -153,6 +155,14 @@ def test_development_is_the_default_and_does_not_require_https(tmp_path):
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["EMAIL_BACKEND"] == "mailer.backends.LocalOutboxBackend"
     assert values["SITE_URL"] == "http://127.0.0.1:8000"
+
+
+def test_an_http_site_url_in_production_needs_an_explicit_opt_in(tmp_path):
+    env = production_env(
+        tmp_path, SBOR_SITE_URL="http://127.0.0.1:8000", SBOR_ALLOW_HTTP_SITE_URL="1"
+    )
+
+    assert settings_of(env)["SITE_URL"] == "http://127.0.0.1:8000"
 
 
 def test_a_trailing_slash_on_the_site_url_is_dropped(tmp_path):

@@ -257,3 +257,41 @@ def test_nobody_can_withdraw_another_persons_consent(client, petition, anna_path
     other_path = manage_path(Supporter.objects.create(email_digest="0" * 64, name="Zed"))
     client.post(f"{other_path}consents/{petition.campaign.public_id}/withdraw/")
     assert Consent.objects.get(supporter=boris.supporter).withdrawn_at is None
+
+
+def resume_path(anna_path: str, campaign) -> str:
+    return f"{anna_path}consents/{campaign.public_id}/resume/"
+
+
+def test_the_person_can_hear_about_a_campaign_again_from_their_manage_page(
+    client, petition, anna, anna_path
+):
+    client.post(f"{anna_path}consents/{petition.campaign.public_id}/withdraw/")
+    assert elements(
+        page(client.get(anna_path)), "form", action=resume_path(anna_path, petition.campaign)
+    )
+
+    response = client.post(resume_path(anna_path, petition.campaign))
+
+    assert response.status_code == 302
+    assert "you will hear about this campaign again" in page(client.get(response["Location"]))
+    assert Consent.objects.get(supporter=anna.supporter).withdrawn_at is None
+
+
+def test_a_consent_whose_signature_no_longer_stands_is_not_offered_nor_resumed(
+    client, petition, anna, anna_path
+):
+    client.post(f"{anna_path}consents/{petition.campaign.public_id}/withdraw/")
+    Signature.objects.filter(pk=anna.pk).update(status=Signature.Status.INVALIDATED)
+
+    shown = page(client.get(anna_path))
+    response = client.post(resume_path(anna_path, petition.campaign))
+
+    assert resume_path(anna_path, petition.campaign) not in shown
+    assert "cannot be turned back on" in page(client.get(response["Location"]))
+    assert Consent.objects.get(supporter=anna.supporter).withdrawn_at is not None
+
+
+def test_resuming_a_campaign_without_a_consent_is_not_found(client, anna_path):
+    assert client.post(resume_path(anna_path, campaign_create())).status_code == 404
+    assert client.get(resume_path(anna_path, campaign_create())).status_code == 405

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import markdown
 import pytest
 from django.utils import timezone, translation
 
+from campaigns.models import Campaign
 from mailer.models import Delivery, Mailing
+from petitions.models import Supporter
 from tests.factories import (
     campaign_create,
     member_create,
@@ -17,7 +21,7 @@ from tests.factories import (
 )
 from tests.updates.conftest import signer
 from updates import services
-from updates.models import Update
+from updates.models import BODY_MAX_LENGTH, Update
 from workspace.views.updates import audience_sentence
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +71,85 @@ def test_bad_input_keeps_what_was_typed_and_says_what_is_wrong(client, campaign,
     assert "&lt;script&gt;x&lt;/script&gt;</textarea>" in page
     assert 'aria-invalid="true"' in page
     assert not Update.objects.exists()
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[int]:
+    """How many times Markdown is parsed (each call appends 1)."""
+    calls: list[int] = []
+    original = markdown.markdown
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(markdown, "markdown", counted)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"subject": "Hello", "body": "First **news**"},
+        {"subject": "", "body": "<script>x</script>"},
+        {"subject": "Hello", "body": "<iframe></iframe>"},
+    ],
+)
+def test_writing_an_update_parses_its_message_once_per_request(
+    client, campaign, organiser, parses, data
+):
+    workspace_login(client, organiser, verified=False)
+
+    client.post(f"{base(campaign)}new/", data)
+
+    assert len(parses) == 1
+
+
+def test_editing_an_update_parses_its_message_once_per_request(client, campaign, organiser, parses):
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser, verified=False)
+    parses.clear()
+
+    response = client.post(f"{page_of(update)}edit/", {"subject": "New", "body": "New *text*"})
+
+    assert response.status_code == 302
+    assert len(parses) == 1
+    update.refresh_from_db()
+    assert update.body_html == "<p>New <em>text</em></p>"
+
+
+def test_a_message_over_the_limit_gets_a_field_error_and_stores_nothing(
+    client, campaign, organiser, parses
+):
+    workspace_login(client, organiser, verified=False)
+
+    response = client.post(
+        f"{base(campaign)}new/", {"subject": "Hello", "body": "a" * (BODY_MAX_LENGTH + 1)}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert BODY_MAX_LENGTH == 20_000
+    assert "Ensure this value has at most 20000 characters (it has 20001)." in page
+    assert 'aria-invalid="true"' in page
+    assert not Update.objects.exists()
+    assert parses == [1]  # the subject's "-" stand-in, never the long message
+
+
+def test_a_message_too_costly_to_format_gets_a_field_error_fast_and_stores_nothing(
+    client, campaign, organiser, parses
+):
+    workspace_login(client, organiser, verified=False)
+    start = time.perf_counter()
+
+    response = client.post(f"{base(campaign)}new/", {"subject": "Hello", "body": "[" * 10_000})
+
+    assert time.perf_counter() - start < 2
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "Too many square brackets" in page
+    assert not Update.objects.exists()
+    assert len(parses) <= 1
 
 
 def test_send_twice_sends_once_and_the_second_click_is_told_so(
@@ -164,6 +247,39 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
     assert "sandbox" in frame["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in frame["Content-Security-Policy"]
     assert frame["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_the_preview_falls_back_to_the_campaigns_language_when_the_audience_speaks_none_offered(
+    client, campaign, petition, organiser
+):
+    # People signed in a language the site has since dropped.
+    Supporter.objects.filter(pk=signer(petition).pk).update(language="xx")
+    Campaign.objects.filter(pk=campaign.pk).update(language="ru")
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser, verified=False)
+
+    response = client.get(f"{page_of(update)}preview/")
+
+    assert response.status_code == 200
+    assert "потому что подписали" in response.content.decode()
+
+
+def test_the_preview_falls_back_to_the_sites_language_when_the_campaigns_is_gone_too(
+    client, campaign, petition, organiser, settings
+):
+    Supporter.objects.filter(pk=signer(petition).pk).update(language="xx")
+    Campaign.objects.filter(pk=campaign.pk).update(language="xx")
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser, verified=False)
+
+    response = client.get(f"{page_of(update)}preview/")
+    detail = client.get(page_of(update))
+
+    assert response.status_code == 200
+    assert f'src="{page_of(update)}preview/{settings.LANGUAGE_CODE}/email.html"' in (
+        response.content.decode()
+    )
+    assert detail.status_code == 200
 
 
 def test_a_test_email_goes_to_the_organiser(client, campaign, organiser, mailoutbox):

@@ -3,9 +3,13 @@ and the lifecycle buttons, for each role, in English and in Russian."""
 
 from __future__ import annotations
 
+import time
+
+import markdown
 import pytest
 
 from campaigns.models import AuditEntry, Campaign
+from campaigns.services import MARKDOWN_MAX_LENGTH
 from petitions.models import Petition, SignAttempt
 from tests.factories import (
     campaign_create,
@@ -565,3 +569,55 @@ def test_a_campaigner_posting_a_retention_period_changes_nothing(client, campaig
     )
     assert new.status_code == 302
     assert Campaign.objects.get(title="Another").retention_days == kept
+
+
+# --- Bounds on the story ------------------------------------------------------------------
+
+
+def test_a_story_over_the_limit_gets_a_field_error_and_stores_nothing(client, campaigner):
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/",
+        _form(body="a" * (MARKDOWN_MAX_LENGTH + 1)),
+    )
+
+    html = _page(response)
+    assert response.status_code == 400
+    assert "Ensure this value has at most 20000 characters (it has 20001)." in html
+    assert elements(html, "textarea", name="body", **{"aria-invalid": "true"})
+    assert Campaign.objects.count() == 0
+
+
+def test_a_story_too_costly_to_format_gets_a_field_error_fast_and_stores_nothing(
+    client, campaigner
+):
+    start = time.perf_counter()
+
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/", _form(body="[" * 10_000)
+    )
+
+    assert time.perf_counter() - start < 2
+    html = _page(response)
+    assert response.status_code == 400
+    assert "Too many square brackets" in html
+    assert elements(html, "textarea", name="body", **{"aria-invalid": "true"})
+    assert Campaign.objects.count() == 0
+
+
+def test_the_preview_of_a_story_too_costly_to_format_says_why_instead(
+    client, campaigner, monkeypatch
+):
+    monkeypatch.setattr(markdown, "markdown", _must_not_parse)
+
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/",
+        _form(body="<a " * 5_000, preview="1"),
+    )
+
+    assert response.status_code == 200
+    assert "without a closing “&gt;”" in _section(_page(response), 'id="preview"')
+    assert Campaign.objects.count() == 0
+
+
+def _must_not_parse(*args, **kwargs):
+    raise AssertionError("the story was parsed")

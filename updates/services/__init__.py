@@ -23,11 +23,9 @@ from updates.services.sending import (
 )
 from updates.services.subscriptions import (
     SubscriptionLink,
-    SubscriptionLinkExpiredError,
     SubscriptionLinkInvalidError,
     SubscriptionNotFoundError,
     subscription_link_read,
-    subscription_resume,
     subscription_stop,
     subscription_stop_all,
     subscription_stop_one,
@@ -43,7 +41,6 @@ from updates.services.writing import (
 
 __all__ = [
     "SubscriptionLink",
-    "SubscriptionLinkExpiredError",
     "SubscriptionLinkInvalidError",
     "SubscriptionNotFoundError",
     "UpdateAlreadySentError",
@@ -55,7 +52,6 @@ __all__ = [
     "UpdateTestTooSoonError",
     "petition_outcomes",
     "subscription_link_read",
-    "subscription_resume",
     "subscription_stop",
     "subscription_stop_all",
     "subscription_stop_one",

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.access import Action, access_check
+from campaigns.access import Action, access_check, membership_get, role_allows
 from campaigns.models import AuditEntry
 from campaigns.services.audit import audit_record
 from common.tasks import enqueue_on_commit
@@ -31,7 +31,7 @@ from mailer.models import Mailing
 from petitions import emails as petition_emails
 from petitions.selectors import audience
 from updates import emails
-from updates.models import Update
+from updates.models import UnscheduledReason, Update
 from updates.services.writing import update_content_check
 
 logger = logging.getLogger(__name__)
@@ -87,11 +87,23 @@ def _begin(*, update: Update, now: datetime, from_statuses: list[str]) -> bool:
     """Move the update to "sending" and make its mailing, if it is still in one of
     ``from_statuses``; enqueue its planning after commit. Call inside a transaction."""
     started = Update.objects.filter(pk=update.pk, status__in=from_statuses).update(
-        status=Update.Status.SENDING, sending_at=now, updated_at=now
+        status=Update.Status.SENDING,
+        sending_at=now,
+        unscheduled_at=None,
+        unscheduled_reason="",
+        updated_at=now,
     )
     if started != 1:
         return False
-    mailing = mailer.mailing_create(kind=emails.CAMPAIGN_UPDATE, about={"update": str(update.pk)})
+    # The campaign in ``about`` lets petitions delete its deliveries when people leave it
+    # (lockdown, anonymisation, withdrawal): petitions cannot ask about updates.
+    mailing = mailer.mailing_create(
+        kind=emails.CAMPAIGN_UPDATE,
+        about={
+            "update": str(update.pk),
+            petition_emails.CAMPAIGN_ABOUT_KEY: str(update.campaign_id),
+        },
+    )
     Update.objects.filter(pk=update.pk).update(mailing=mailing)
     update.status, update.sending_at, update.mailing = Update.Status.SENDING, now, mailing
     from updates import tasks  # the tasks module imports the services
@@ -146,10 +158,22 @@ def update_schedule(*, actor: Any, update: Update, when: datetime) -> int:
             raise UpdateAudienceEmptyError
         changed = Update.objects.filter(
             pk=update.pk, status__in=[Update.Status.DRAFT, Update.Status.SCHEDULED]
-        ).update(status=Update.Status.SCHEDULED, scheduled_at=when, updated_at=now)
+        ).update(
+            status=Update.Status.SCHEDULED,
+            scheduled_at=when,
+            scheduled_by=actor,
+            unscheduled_at=None,
+            unscheduled_reason="",
+            updated_at=now,
+        )
         if changed != 1:
             raise UpdateAlreadySentError(Update.Status.SENDING)
-        update.status, update.scheduled_at = Update.Status.SCHEDULED, when
+        update.status, update.scheduled_at, update.scheduled_by = (
+            Update.Status.SCHEDULED,
+            when,
+            actor,
+        )
+        update.unscheduled_at, update.unscheduled_reason = None, ""
         _audit(
             actor=actor,
             update=update,
@@ -176,9 +200,13 @@ def update_cancel(*, actor: Any, update: Update) -> str:
         )
         if current.status == Update.Status.SCHEDULED:
             Update.objects.filter(pk=update.pk).update(
-                status=Update.Status.DRAFT, scheduled_at=None, updated_at=now
+                status=Update.Status.DRAFT, scheduled_at=None, scheduled_by=None, updated_at=now
             )
-            update.status, update.scheduled_at = Update.Status.DRAFT, None
+            update.status, update.scheduled_at, update.scheduled_by = (
+                Update.Status.DRAFT,
+                None,
+                None,
+            )
         elif current.status == Update.Status.SENDING:
             if current.mailing is not None:
                 mailer.mailing_cancel(mailing=current.mailing)
@@ -269,21 +297,64 @@ def _plan_finish(*, update_id: int, mailing: Mailing) -> bool:
     return True
 
 
+def _scheduler_may_send(*, update: Update) -> bool:
+    """Whether the member who scheduled the update may still send the organisation's updates.
+
+    Their role is read now, not when they clicked: someone removed from the organisation,
+    given a role without the right, or whose account was closed, sends nothing. (No second
+    factor can be asked of a task; the right was checked with one when they scheduled.)
+    """
+    user = update.scheduled_by
+    if user is None or not user.is_active:
+        return False
+    membership = membership_get(user=user, organisation=update.campaign.organisation)
+    return membership is not None and role_allows(role=membership.role, action=Action.UPDATE_SEND)
+
+
+def _unschedule(*, update: Update, now: datetime, reason: UnscheduledReason) -> bool:
+    """Take a due schedule back (the update is a draft again), say why on its page and in
+    the audit log. Call inside a transaction."""
+    # Only the schedule that was read: one a member set meanwhile stands.
+    changed = Update.objects.filter(
+        pk=update.pk,
+        status=Update.Status.SCHEDULED,
+        scheduled_at=update.scheduled_at,
+        scheduled_by_id=update.scheduled_by_id,
+    ).update(
+        status=Update.Status.DRAFT,
+        scheduled_at=None,
+        scheduled_by=None,
+        unscheduled_at=now,
+        unscheduled_reason=reason,
+        updated_at=now,
+    )
+    if changed != 1:
+        return False
+    _audit(actor=None, update=update, action=AuditEntry.Action.UPDATE_CANCEL, reason=reason.value)
+    logger.info("scheduled update %s taken back: %s", update.public_id, reason.value)
+    return True
+
+
 def updates_due_start(*, now: datetime | None = None, limit: int = 100) -> int:
     """Start the scheduled updates whose time has come; returns how many started.
 
     Each start is the same conditional UPDATE as a click on "send", so an organiser who
-    clicks "send now" at the scheduled minute and this task cannot both start it.
+    clicks "send now" at the scheduled minute and this task cannot both start it. An update
+    whose scheduler may no longer send updates is not sent: it becomes a draft again, with
+    the reason on its page and an entry in the audit log (by "system").
     """
     now = now or timezone.now()
     due = list(
         Update.objects.filter(status=Update.Status.SCHEDULED, scheduled_at__lte=now)
-        .select_related("campaign__organisation")
+        .select_related("campaign__organisation", "scheduled_by")
         .order_by("scheduled_at")[:limit]
     )
     started = 0
     for update in due:
         with transaction.atomic():
+            if not _scheduler_may_send(update=update):
+                _unschedule(update=update, now=now, reason=UnscheduledReason.SCHEDULER_NOT_ALLOWED)
+                continue
             if _begin(update=update, now=now, from_statuses=[Update.Status.SCHEDULED]):
                 _audit(
                     actor=None, update=update, action=AuditEntry.Action.UPDATE_SEND, scheduled=True

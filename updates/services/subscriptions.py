@@ -2,7 +2,9 @@
 
 Every function takes the link's token, so everything is scoped to the person and the
 campaign it was made for (and, on the preferences page, to that campaign's organisation).
-The consent itself is petitions' (``petitions.services.subscriptions``).
+A link only ever stops mail: whoever holds the email can use it, so hearing from a campaign
+again is the person's own choice on their manage page, whose link is mailed to their
+address. The consent itself is petitions' (``petitions.services.subscriptions``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,6 @@ class SubscriptionLinkInvalidError(Exception):
     """The token is forged, damaged or made for something else."""
 
 
-class SubscriptionLinkExpiredError(SubscriptionLinkInvalidError):
-    """A genuine token older than ``UPDATES_LINK_MAX_AGE_DAYS``."""
-
-
 class SubscriptionNotFoundError(Exception):
     """The campaign is not one the person agreed to hear from (in that organisation)."""
 
@@ -33,19 +31,18 @@ class SubscriptionNotFoundError(Exception):
 class SubscriptionLink:
     """Whom and what a genuine link is about. Either may be gone: a person erased since the
     email was sent, a campaign deleted. Nothing is sent to them then, and nothing is left
-    to change."""
+    to change. An ``expired`` link still unsubscribes; it opens nothing else."""
 
     supporter: Supporter | None
     campaign: Campaign | None
+    expired: bool = False
 
 
 def subscription_link_read(*, token: str) -> SubscriptionLink:
-    """The person and campaign of a link; raises ``SubscriptionLinkInvalidError`` or
-    ``SubscriptionLinkExpiredError``."""
+    """The person and campaign of a link, expired or not; raises
+    ``SubscriptionLinkInvalidError`` for a token we did not make for these links."""
     try:
         ref = tokens.subscription_token_read(token)
-    except tokens.SubscriptionTokenExpired:
-        raise SubscriptionLinkExpiredError from None
     except tokens.SubscriptionTokenInvalid:
         raise SubscriptionLinkInvalidError from None
     campaign = (
@@ -54,7 +51,7 @@ def subscription_link_read(*, token: str) -> SubscriptionLink:
         .first()
     )
     supporter = audience.supporter_by_public_id(public_id=ref.supporter_public_id)
-    return SubscriptionLink(supporter=supporter, campaign=campaign)
+    return SubscriptionLink(supporter=supporter, campaign=campaign, expired=ref.expired)
 
 
 def subscription_stop(*, link: SubscriptionLink) -> bool:
@@ -66,7 +63,10 @@ def subscription_stop(*, link: SubscriptionLink) -> bool:
 
 
 def subscription_stop_all(*, link: SubscriptionLink) -> int:
-    """Unsubscribe the person from every campaign, of every organisation; how many changed."""
+    """Unsubscribe the person from every campaign, of every organisation; how many changed.
+
+    The page says so without saying whether other organisations' campaigns are among them.
+    """
     if link.supporter is None:
         return 0
     return subscriptions.updates_unsubscribe_all(supporter=link.supporter)
@@ -91,10 +91,3 @@ def subscription_stop_one(*, link: SubscriptionLink, campaign_public_id: uuid.UU
     """Unsubscribe from one of the organisation's campaigns the person hears from."""
     supporter, campaign_id = _subscription_of(link=link, campaign_public_id=campaign_public_id)
     return subscriptions.updates_unsubscribe(supporter=supporter, campaign_id=campaign_id)
-
-
-def subscription_resume(*, link: SubscriptionLink, campaign_public_id: uuid.UUID) -> bool:
-    """Hear from one of the organisation's campaigns again; False if that is no longer
-    possible (the address was dropped, or no signature of theirs stands there)."""
-    supporter, campaign_id = _subscription_of(link=link, campaign_public_id=campaign_public_id)
-    return subscriptions.updates_resubscribe(supporter=supporter, campaign_id=campaign_id)

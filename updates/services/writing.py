@@ -5,20 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import markdown
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.access import Action, access_check
 from campaigns.models import Campaign
-from campaigns.services import markdown_render
+from campaigns.services import markdown_render_detailed
 from petitions.models import Petition
 from updates.models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, Update
 
 # Characters no email can carry as text (NUL and the other C0 controls but tab and newline).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_TAG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9]*)")
 _TEXT = re.compile(r"<[^>]*>")
 
 
@@ -34,19 +33,40 @@ class UpdateNotEditableError(Exception):
     """The update is being sent, was sent or was cancelled: it can no longer change."""
 
 
-def _dropped_tags(body: str, rendered: str) -> list[str]:
-    """HTML tags the message used that emails do not carry (the sanitiser removed them)."""
-    raw = markdown.markdown(body, extensions=["sane_lists"], output_format="html")
-    kept = {name.lower() for name in _TAG.findall(rendered)}
-    return sorted({name.lower() for name in _TAG.findall(raw)} - kept)
+def _body_render(body: str) -> tuple[str, list[str]]:
+    """The message's sanitised HTML, and what is wrong with it ([]: nothing); one parse."""
+    if not body:
+        return "", [_("Write the message.")]
+    if len(body) > BODY_MAX_LENGTH:
+        return "", [_("Keep the message to %(limit)d characters.") % {"limit": BODY_MAX_LENGTH}]
+    if _CONTROL.search(body):
+        return "", [_("The message holds characters emails cannot carry.")]
+    try:
+        # Refuses, before parsing, Markdown too costly to format.
+        rendered = markdown_render_detailed(text=body)
+    except ValidationError as error:
+        return "", list(error.messages)
+    if rendered.removed_tags:
+        tags = ", ".join(f"<{name}>" for name in rendered.removed_tags)
+        return "", [
+            _(
+                "Emails cannot carry this HTML: %(tags)s. Remove it, or write that part "
+                "in Markdown (for example **bold**, [a link](https://example.org))."
+            )
+            % {"tags": tags}
+        ]
+    if not _TEXT.sub("", rendered.html).strip():
+        return "", [_("Nothing would be left of the message once formatted: write some text.")]
+    return rendered.html, []
 
 
 def update_content_check(*, subject: str, body: str) -> tuple[str, str, str]:
     """The subject (on one line), the body and its sanitised HTML, or ``UpdateInvalidError``.
 
     Refused: an empty subject or message, either too long, characters an email cannot
-    carry, and HTML the sanitiser would remove (``<script>``, ``<iframe>``, styles…): the
-    organiser would otherwise send something other than what they wrote.
+    carry, Markdown too costly to format (``campaigns.services.markdown_problems``), and HTML
+    the sanitiser would remove (``<script>``, ``<iframe>``, styles…): the organiser would
+    otherwise send something other than what they wrote. The body is parsed once.
     """
     errors: dict[str, list[str]] = {}
     subject = " ".join(subject.split())
@@ -61,30 +81,9 @@ def update_content_check(*, subject: str, body: str) -> tuple[str, str, str]:
         errors.setdefault("subject", []).append(
             _("The subject holds characters emails cannot carry.")
         )
-    rendered = ""
-    if not body:
-        errors.setdefault("body", []).append(_("Write the message."))
-    elif len(body) > BODY_MAX_LENGTH:
-        errors.setdefault("body", []).append(
-            _("Keep the message to %(limit)d characters.") % {"limit": BODY_MAX_LENGTH}
-        )
-    elif _CONTROL.search(body):
-        errors.setdefault("body", []).append(_("The message holds characters emails cannot carry."))
-    else:
-        rendered = markdown_render(text=body)
-        dropped = _dropped_tags(body, rendered)
-        if dropped:
-            errors.setdefault("body", []).append(
-                _(
-                    "Emails cannot carry this HTML: %(tags)s. Remove it, or write that part "
-                    "in Markdown (for example **bold**, [a link](https://example.org))."
-                )
-                % {"tags": ", ".join(f"<{name}>" for name in dropped)}
-            )
-        elif not _TEXT.sub("", rendered).strip():
-            errors.setdefault("body", []).append(
-                _("Nothing would be left of the message once formatted: write some text.")
-            )
+    rendered, problems = _body_render(body)
+    if problems:
+        errors["body"] = problems
     if errors:
         raise UpdateInvalidError(errors)
     return subject, body, rendered

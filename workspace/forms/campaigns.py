@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
+from campaigns.services import MARKDOWN_MAX_LENGTH, markdown_validate
 from campaigns.services.editing import RETENTION_DAYS_MAX, SLUG_MAX_LENGTH
 
 
@@ -41,6 +42,8 @@ class CampaignForm(forms.Form):
         label=_("Story"),
         required=False,
         strip=False,
+        max_length=MARKDOWN_MAX_LENGTH,
+        validators=[markdown_validate],
         help_text=_(
             "Markdown: a blank line between paragraphs, ## before a heading, **bold**, "
             "*italic*, [link text](https://…), a hyphen before each item of a list. "

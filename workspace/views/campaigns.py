@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -100,7 +101,14 @@ def _preview(request: HttpRequest, campaign: Campaign | None) -> tuple[CampaignF
     elif not typed["slug"].strip():
         typed["slug"] = slug_suggest(title=typed["title"], exclude=campaign)
     form = _campaign_form(request, initial=typed, campaign=campaign)
-    return form, markdown_render(text=typed["body"])
+    try:
+        html = markdown_render(text=typed["body"])
+    except ValidationError as error:
+        # Too long or too costly to format: nothing was parsed; saving gives the same words.
+        html = format_html_join(
+            "", '<p class="notice">{}</p>', ((message,) for message in error.messages)
+        )
+    return form, html
 
 
 def _hero_form(request: HttpRequest, campaign: Campaign | None) -> HeroImageForm:

@@ -95,14 +95,20 @@ def update_new(request: HttpRequest, campaign: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
     form = UpdateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        update = services.update_create(
-            actor=signed_in_user(request),
-            campaign=the_campaign,
-            subject=form.cleaned_data["subject"],
-            body=form.cleaned_data["body"],
-        )
-        messages.success(request, _("Draft saved. Preview it, send yourself a test, then send it."))
-        return update_redirect(update)
+        try:
+            update = services.update_create(
+                actor=signed_in_user(request),
+                campaign=the_campaign,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+            )
+        except services.UpdateInvalidError as error:
+            form.service_errors_add(error)
+        else:
+            messages.success(
+                request, _("Draft saved. Preview it, send yourself a test, then send it.")
+            )
+            return update_redirect(update)
     context = _base_context(request, the_campaign) | {"form": form, "update": None}
     status = 422 if form.is_bound else 200
     return render(request, "workspace/updates/edit.html", context, status=status)
@@ -127,13 +133,16 @@ def update_edit(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
                 subject=form.cleaned_data["subject"],
                 body=form.cleaned_data["body"],
             )
+        except services.UpdateInvalidError as error:
+            form.service_errors_add(error)
         except services.UpdateNotEditableError:
             messages.error(
                 request, _("This update is being sent or was sent: it can no longer change.")
             )
+            return update_redirect(the_update)
         else:
             messages.success(request, pgettext("updates", "Saved."))
-        return update_redirect(the_update)
+            return update_redirect(the_update)
     context = _base_context(request, the_campaign) | {"form": form, "update": the_update}
     status = 422 if form.is_bound else 200
     return render(request, "workspace/updates/edit.html", context, status=status)
@@ -160,14 +169,29 @@ def update_detail(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) 
     return render(request, "workspace/updates/detail.html", context)
 
 
+def _fallback_language(campaign: Campaign) -> str:
+    """The campaign's language, or the site's if the site no longer offers it."""
+    if campaign.language in dict(settings.LANGUAGES):
+        return campaign.language
+    return settings.LANGUAGE_CODE
+
+
 def _preview_languages(campaign: Campaign, languages: list[str]) -> list[tuple[str, str]]:
-    """The audience's languages (or the campaign's, before anyone is in it), with names."""
+    """The audience's languages the site offers, with names; never empty.
+
+    Before anyone is in the audience, or when none of its languages is offered any more
+    (a language dropped from the site after people signed in it), the campaign's.
+    """
     names = dict(settings.LANGUAGES)
-    return [(code, str(names[code])) for code in languages or [campaign.language] if code in names]
+    known = [(code, str(names[code])) for code in languages if code in names]
+    if known:
+        return known
+    code = _fallback_language(campaign)
+    return [(code, str(names.get(code, code)))]
 
 
 def _language_asked(campaign: Campaign, language: str | None) -> str:
-    return language if language in dict(settings.LANGUAGES) else campaign.language
+    return language if language in dict(settings.LANGUAGES) else _fallback_language(campaign)
 
 
 @require_safe
