@@ -98,7 +98,7 @@ def parses(monkeypatch) -> list[int]:
 def test_writing_an_update_parses_its_message_once_per_request(
     client, campaign, organiser, parses, data
 ):
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     client.post(f"{base(campaign)}new/", data)
 
@@ -107,7 +107,7 @@ def test_writing_an_update_parses_its_message_once_per_request(
 
 def test_editing_an_update_parses_its_message_once_per_request(client, campaign, organiser, parses):
     update = draft(campaign, organiser)
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
     parses.clear()
 
     response = client.post(f"{page_of(update)}edit/", {"subject": "New", "body": "New *text*"})
@@ -121,7 +121,7 @@ def test_editing_an_update_parses_its_message_once_per_request(client, campaign,
 def test_a_message_over_the_limit_gets_a_field_error_and_stores_nothing(
     client, campaign, organiser, parses
 ):
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
 
     response = client.post(
         f"{base(campaign)}new/", {"subject": "Hello", "body": "a" * (BODY_MAX_LENGTH + 1)}
@@ -139,7 +139,7 @@ def test_a_message_over_the_limit_gets_a_field_error_and_stores_nothing(
 def test_a_message_too_costly_to_format_gets_a_field_error_fast_and_stores_nothing(
     client, campaign, organiser, parses
 ):
-    workspace_login(client, organiser, verified=False)
+    workspace_login(client, organiser)
     start = time.perf_counter()
 
     response = client.post(f"{base(campaign)}new/", {"subject": "Hello", "body": "[" * 10_000})
