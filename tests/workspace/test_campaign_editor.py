@@ -6,14 +6,17 @@ from __future__ import annotations
 import pytest
 
 from campaigns.models import AuditEntry, Campaign
+from campaigns.services.media import hero_image_set
 from petitions.models import Petition, SignAttempt
 from tests.factories import (
     campaign_create,
     member_create,
     petition_create,
     post_and_run_tasks,
+    tasks_run_on_commit,
     workspace_login,
 )
+from tests.campaigns.images import photo_jpeg, upload
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
@@ -565,3 +568,63 @@ def test_a_campaigner_posting_a_retention_period_changes_nothing(client, campaig
     )
     assert new.status_code == 302
     assert Campaign.objects.get(title="Another").retention_days == kept
+
+
+# --- The hero image in the editor's preview and on the overview ---------------------------
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def test_preview_keeps_the_typed_description_and_says_the_chosen_image_must_be_chosen_again(
+    client, campaigner, media_root
+):
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/",
+        {
+            **_form(preview="1"),
+            "hero-hero_alt": "Protesters outside the court",
+            "hero-image": upload(photo_jpeg(), "court.jpg"),
+        },
+    )
+
+    html = _page(response)
+    assert response.status_code == 200
+    assert Campaign.objects.count() == 0
+    assert elements(html, "input", name="hero-hero_alt", value="Protesters outside the court")
+    notice = _section(html, 'id="id_hero-image_dropped"', "</p>")
+    assert "court.jpg" in notice
+    assert "choose it again before saving" in notice
+    [field] = elements(html, "input", name="hero-image")
+    assert "id_hero-image_dropped" in (field["aria-describedby"] or "")
+
+
+def test_preview_without_a_chosen_image_says_nothing_about_one(client, campaigner):
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/", _form(preview="1")
+    )
+
+    assert "id_hero-image_dropped" not in _page(response)
+
+
+def test_the_overview_shows_the_campaigns_image_at_its_smallest_size(
+    client, campaigner, media_root
+):
+    campaign = campaign_create(organisation=campaigner.organisation, title="Free them all")
+    with tasks_run_on_commit():
+        hero_image_set(
+            actor=campaigner.user,
+            campaign=campaign,
+            upload=upload(photo_jpeg(size=(2000, 1200)), "court.jpg"),
+            alt="Protesters outside the court",
+        )
+    campaign.refresh_from_db()
+
+    html = _page(client.get(_urls(campaign)["detail"]))
+
+    [image] = elements(html, "img", alt="Protesters outside the court")
+    smallest = campaign.hero_image["renditions"][0]
+    assert (image["src"] or "").endswith(smallest["jpeg"])

@@ -105,11 +105,26 @@ def _preview(request: HttpRequest, campaign: Campaign | None) -> tuple[CampaignF
 
 def _hero_form(request: HttpRequest, campaign: Campaign | None) -> HeroImageForm:
     """Bound to a save's POST; unbound for the first view and for a preview (which saves
-    nothing, so a chosen file is not kept)."""
+    nothing, so a chosen file is not kept: the typed description is, and the page says the
+    file must be chosen again)."""
     if request.method == "POST" and "preview" not in request.POST:
         return HeroImageForm(
             request.POST, request.FILES, campaign=campaign, prefix="hero", optional=True
         )
+    if request.method == "POST":
+        form = HeroImageForm(
+            campaign=campaign,
+            prefix="hero",
+            optional=True,
+            initial={"hero_alt": request.POST.get("hero-hero_alt", "")},
+        )
+        upload = request.FILES.get("hero-image")
+        if upload is not None:
+            form.file_dropped = upload.name
+            # The notice above the field is read with it, as its help is.
+            ids = "id_hero-image_dropped id_hero-image_helptext"
+            form.fields["image"].widget.attrs["aria-describedby"] = ids
+        return form
     return HeroImageForm(campaign=campaign, prefix="hero", optional=True)
 
 
@@ -251,6 +266,7 @@ def campaign_detail(request: HttpRequest, campaign: UUID) -> HttpResponse:
         "petitions": petitions,
         "open_petitions": sum(1 for petition in petitions if petition.is_open),
         "public_url": public_url(request, current),
+        "hero": campaign_hero(campaign=current),
         **member_rights(request),
     }
     return render(request, "workspace/campaigns/detail.html", context)
