@@ -8,6 +8,7 @@ import pytest
 from campaigns.models import AuditEntry, Campaign
 from campaigns.services.media import hero_image_set
 from petitions.models import Petition, SignAttempt
+from tests.campaigns.images import photo_jpeg, upload
 from tests.factories import (
     campaign_create,
     member_create,
@@ -16,7 +17,6 @@ from tests.factories import (
     tasks_run_on_commit,
     workspace_login,
 )
-from tests.campaigns.images import photo_jpeg, upload
 from tests.html import elements
 
 pytestmark = pytest.mark.django_db
