@@ -89,9 +89,10 @@ def _status_label(value: Any) -> str:
 def _field_label(action: str, name: str) -> str:
     model = Petition if action.startswith("petition.") else Campaign
     try:
-        return str(model._meta.get_field(name).verbose_name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return name
+    return str(getattr(field, "verbose_name", name))
 
 
 def _value(entry: AuditEntry, key: str, value: Any) -> str:

@@ -120,7 +120,7 @@ def _hero_form(request: HttpRequest, campaign: Campaign | None) -> HeroImageForm
         )
         upload = request.FILES.get("hero-image")
         if upload is not None:
-            form.file_dropped = upload.name
+            form.file_dropped = upload.name or ""
             # The notice above the field is read with it, as its help is.
             ids = "id_hero-image_dropped id_hero-image_helptext"
             form.fields["image"].widget.attrs["aria-describedby"] = ids
