@@ -307,12 +307,31 @@ def test_publishing_twice_says_why_and_changes_nothing(client, campaigner):
     assert AuditEntry.objects.count() == 0
 
 
-def test_publishing_takes_a_post(client, campaigner):
-    campaign = campaign_create(organisation=campaigner.organisation, status="draft")
+def test_publishing_asks_first_and_says_the_address_cannot_change(client, campaigner):
+    campaign = campaign_create(
+        organisation=campaigner.organisation, slug="free-them", status="draft"
+    )
 
-    assert client.get(_urls(campaign)["publish"]).status_code == 405
+    response = client.get(_urls(campaign)["publish"])
+
+    html = _page(response)
+    assert response.status_code == 200
+    assert "http://testserver/c/free-them/" in html
+    assert "The address cannot change afterwards" in html
+    assert "No petition is open yet" in html
+    assert elements(html, "a", href=_urls(campaign)["detail"])
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
+    assert AuditEntry.objects.count() == 0
+
+
+def test_the_publish_page_of_a_public_campaign_leads_back_to_its_overview(client, campaigner):
+    campaign = campaign_create(organisation=campaigner.organisation)
+
+    response = client.get(_urls(campaign)["publish"])
+
+    assert response.status_code == 302
+    assert response["Location"] == _urls(campaign)["detail"]
 
 
 # --- Closing, winning, duplicating --------------------------------------------------------
@@ -379,9 +398,9 @@ def test_the_overview_offers_the_steps_the_status_allows(client, campaigner):
     published_page = _page(client.get(_urls(published)["detail"]))
     won_page = _page(client.get(_urls(won)["detail"]))
 
-    assert elements(draft_page, "form", action=_urls(draft)["publish"])
+    assert elements(draft_page, "a", href=_urls(draft)["publish"])
     assert not elements(draft_page, "a", href=_urls(draft)["close"])
-    assert not elements(published_page, "form", action=_urls(published)["publish"])
+    assert not elements(published_page, "a", href=_urls(published)["publish"])
     assert elements(published_page, "a", href=_urls(published)["close"])
     assert elements(published_page, "a", href=_urls(published)["win"])
     assert not elements(won_page, "a", href=_urls(won)["win"])
@@ -418,9 +437,9 @@ def test_a_newcomer_follows_the_pages_from_an_empty_list_to_a_public_campaign(cl
 
     saved = client.post(start, _form(title="Свободу политзаключённым"), follow=True)
     overview = _page(saved)
-    (publish,) = [
-        form["action"] for form in elements(overview, "form") if "publish" in form["action"]
-    ]
+    (publish,) = [a["href"] for a in elements(overview, "a") if "publish" in (a["href"] or "")]
+    confirmation = _page(client.get(publish))
+    assert "Publish now" in confirmation
     published = _page(client.post(publish, follow=True))
 
     assert "Published. The campaign&#x27;s page is public now" in published

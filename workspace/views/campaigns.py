@@ -2,8 +2,9 @@
 
 The editor saves through ``campaigns.services.editing``; "Preview" re-shows the form with
 the story rendered by the public page's own sanitiser and saves nothing. Publishing,
-closing, winning and duplicating are POSTs; closing and winning show a confirmation page
-first, since signing stops and cannot start again. Ending and copying go through
+closing, winning and duplicating are POSTs; publishing, closing and winning show a
+confirmation page first, since the address cannot change once public and signing, once
+stopped, cannot start again. Ending and copying go through
 ``petitions.services`` so that a campaign's petitions close or are copied with it.
 
 The hero image comes with the texts: ``HeroImageForm`` (prefix "hero", optional) is
@@ -280,9 +281,21 @@ def _status_refused(
 
 
 @member_view(Action.CAMPAIGN_PUBLISH)
-@require_POST
 def campaign_publish_view(request: HttpRequest, campaign: UUID) -> HttpResponse:
+    """GET: what publishing does (the address is fixed from then on); POST: publish."""
     current = campaign_for_member(request, campaign)
+    if request.method != "POST":
+        if current.status != Campaign.Status.DRAFT:
+            return HttpResponseRedirect(_campaign_url(current))
+        petitions = list(petition_list_for_campaign(campaign=current))
+        context = {
+            "organisation": _organisation(request),
+            "ws_section": "campaigns",
+            "campaign": current,
+            "public_url": public_url(request, current),
+            "open_petitions": sum(1 for petition in petitions if petition.is_open),
+        }
+        return render(request, "workspace/campaigns/publish.html", context)
     try:
         published = campaign_publish(actor=signed_in_user(request), campaign=current)
     except CampaignStatusError as error:
