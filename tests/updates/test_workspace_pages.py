@@ -325,3 +325,37 @@ def test_sending_without_the_confirmation_box_sends_nothing_and_says_why(
     update.refresh_from_db()
     assert update.status == Update.Status.DRAFT
     assert not Mailing.objects.exists()
+
+
+def test_once_everything_is_handed_over_the_page_says_sent_and_offers_no_stop(
+    client, campaign, petition, organiser
+):
+    signer(petition)
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser)
+    post_and_run_tasks(client, f"{page_of(update)}send/", CONFIRMED)
+    services.update_plan(update_id=update.pk)
+    Delivery.objects.update(status=Delivery.Status.SENT)
+
+    page = client.get(page_of(update)).content.decode()
+
+    assert Update.objects.get().status == Update.Status.SENDING  # the periodic task is due
+    assert "Stop sending" not in page
+    assert '<p class="ws-meta">Sent' in page
+    assert "Every email has been handed over." in page
+
+
+def test_while_sending_the_page_offers_stop_and_tells_the_script_what_to_say_when_done(
+    client, campaign, petition, organiser
+):
+    signer(petition)
+    signer(petition)
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser)
+    client.post(f"{page_of(update)}send/", CONFIRMED)
+
+    page = client.get(page_of(update)).content.decode()
+
+    assert "Stop sending" in page
+    assert "data-progress-stop" in page
+    assert 'data-progress-done="Sent">Sending</span>' in page

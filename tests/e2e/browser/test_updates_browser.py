@@ -112,6 +112,8 @@ def test_an_update_is_written_previewed_sent_watched_and_unsubscribed_from(
     services.update_plan(update_id=update_id)  # the worker's part; the mailer sends at once
     expect(page.locator('[data-progress="sent"]')).to_have_text("3", timeout=10_000)
     expect(page.locator("[data-progress-label]")).to_have_text("Every email has been handed over.")
+    expect(page.locator("[data-progress-status]")).to_have_text("Sent")
+    expect(page.get_by_role("button", name="Stop sending")).to_be_hidden()
     page.reload()
     expect(page.locator('[data-progress="sent"]')).to_have_text("3")  # the tally stays
 
