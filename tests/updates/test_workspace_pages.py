@@ -157,8 +157,14 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
     page = preview.content.decode()
     frame = client.get(f"{page_of(update)}preview/ru/email.html")
 
-    assert "List-Unsubscribe-Post" in page
+    assert "One-click unsubscribe" in page
     assert "List-Unsubscribe=One-Click" in page
+    # The rest is for mail programs: shown folded away, under a label saying so.
+    technical = page[page.index('<details class="ws-technical">') : page.index("</details>")]
+    assert "Technical headers" in technical
+    for name in ("Auto-Submitted", "X-Auto-Response-Suppress", "Precedence", "List-Id"):
+        assert f"<dt>{name}</dt>" in technical, name
+    assert "<dt>List-Unsubscribe" not in page
     assert '<iframe class="ws-email-frame" sandbox src=' in page
     assert "?lang=en" in page
     assert "потому что подписали" in page
