@@ -126,6 +126,7 @@ class HeroImage:
     height: int
     alt: str
     largest_url: str  # the largest JPEG
+    smallest_url: str  # the smallest JPEG, for a thumbnail
 
 
 # The campaign column: 44rem (.wrap in sbor.css) less 1rem of padding on each side.
@@ -151,4 +152,5 @@ def campaign_hero(*, campaign: Campaign) -> HeroImage | None:
         height=int(campaign.hero_image["height"]),
         alt=campaign.hero_alt,
         largest_url=default_storage.url(renditions[-1]["jpeg"]),
+        smallest_url=default_storage.url(renditions[0]["jpeg"]),
     )

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from config.views import healthz, media_serve
+from config.views import favicon, healthz, media_serve
 
 # The admin's site (config.admin_site) has no sign-in of its own: staff sign in through the
 # workspace (throttled per account and per client, then a second factor).
@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("workspace/", include("workspace.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("", include("updates.urls")),
     # Mail providers' tracking webhooks (mailer.events; docs/emails.md, "Webhooks").
     path("anymail/", include("mailer.events.urls")),

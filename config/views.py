@@ -7,7 +7,14 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.templatetags.static import static
 from django.utils.cache import add_never_cache_headers
 from django.views.static import serve
 from kombu.exceptions import OperationalError as BrokerError
@@ -105,3 +112,9 @@ def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
     Reads MEDIA_ROOT at each request, so that a changed setting (a test's) is followed.
     """
     return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+
+
+def favicon(request: HttpRequest) -> HttpResponseBase:
+    """``/favicon.ico``, which browsers ask for on pages that name no icon (the admin, JSON,
+    an email preview): the site's SVG icon, instead of a 404 in every log."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -20,6 +20,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 _LINK = re.compile(r"https?://\S+")
+# What ends a sentence or wraps a link in text (Markdown's "[text](url)", "<url>", "url.")
+# rather than the link itself.
+_TRAILING = ").,;:!?>]'\"»"
 
 
 class LocalOutboxBackend(BaseEmailBackend):
@@ -33,7 +36,7 @@ class LocalOutboxBackend(BaseEmailBackend):
             stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
             path = self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             path.write_bytes(message.message().as_bytes())
-            links = _LINK.findall(str(message.body))
+            links = [link.rstrip(_TRAILING) for link in _LINK.findall(str(message.body))]
             console = _console()
             print(f"[outbox] {message.subject!s} -> {path}", file=console)
             for link in links:

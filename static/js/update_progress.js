@@ -16,6 +16,18 @@
     if (label && data.label && label.textContent !== data.label) { label.textContent = data.label; }
   }
 
+  /* Everything is handed over: the status says so, and there is nothing left to stop. */
+  function done(box) {
+    var refresh = box.querySelector("[data-progress-refresh]");
+    if (refresh) { refresh.hidden = true; }
+    var stop = box.querySelector("[data-progress-stop]");
+    if (stop) { stop.hidden = true; }
+    document.querySelectorAll("[data-progress-status]").forEach(function (status) {
+      var text = status.getAttribute("data-progress-done");
+      if (text) { status.textContent = text; }
+    });
+  }
+
   function watch(box) {
     var url = box.getAttribute("data-progress-url");
     var timer = null;
@@ -28,8 +40,7 @@
           render(box, data);
           if (data.finished) {
             window.clearInterval(timer);
-            var refresh = box.querySelector("[data-progress-refresh]");
-            if (refresh) { refresh.hidden = true; }
+            done(box);
           }
         })
         .catch(function () { /* offline or server busy: try again at the next tick */ });

@@ -187,9 +187,11 @@ def test_the_invitation_is_made_once_again_when_it_expired_and_never_once_someon
 
 
 def test_a_deployment_loading_the_demo_invites_nobody(local_outbox: Path) -> None:
-    # docker-compose's migrate service runs load_demo on every deploy, without the option.
+    # docker-compose's migrate service runs load_demo, without the option, only when
+    # SBOR_LOAD_DEMO=1 (off by default: the demo campaign is public).
     compose = (BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8")
-    assert 'manage.py load_demo"]' in compose
+    assert 'if [ \\"$$SBOR_LOAD_DEMO\\" = 1 ]; then python manage.py load_demo; fi"]' in compose
+    assert "SBOR_LOAD_DEMO: ${SBOR_LOAD_DEMO:-0}" in compose
 
     said = load_demo()
 

@@ -148,3 +148,20 @@ def test_a_real_confirmation_email_lands_in_the_outbox_dir(settings, tmp_path, c
     out = capsys.readouterr().out
     assert f"link: {settings.SITE_URL}/confirm/" in out
     assert f"link: {settings.SITE_URL}/p/{petition.slug}/confirm/" in out
+
+
+def test_punctuation_around_a_link_is_not_printed_as_part_of_it(tmp_path, capsys):
+    body = (
+        f"Read [the update]({CONFIRM_URL}) now.\n"
+        f"Or <{CODE_URL}>.\n"
+        "See http://127.0.0.1:8000/c/free-them/.\n"
+    )
+    message = EmailMultiAlternatives("Update", body, "from@example.org", ["to@example.org"])
+
+    LocalOutboxBackend(outbox_dir=tmp_path).send_messages([message])
+
+    out = capsys.readouterr().out
+    assert f"[outbox]   link: {CONFIRM_URL}\n" in out
+    assert f"[outbox]   link: {CODE_URL}\n" in out
+    assert "[outbox]   link: http://127.0.0.1:8000/c/free-them/\n" in out
+    assert ")" not in out.split("link:", 1)[1]

@@ -27,6 +27,10 @@ from workspace.views.updates import audience_sentence
 pytestmark = pytest.mark.django_db
 
 
+# The send form's box: "I have checked the preview; send to N supporters now".
+CONFIRMED = {"confirm": "yes"}
+
+
 def base(campaign) -> str:
     return f"/workspace/{campaign.organisation.slug}/campaigns/{campaign.public_id}/updates/"
 
@@ -159,8 +163,8 @@ def test_send_twice_sends_once_and_the_second_click_is_told_so(
     update = draft(campaign, organiser)
     workspace_login(client, organiser)
 
-    first = post_and_run_tasks(client, f"{page_of(update)}send/", follow=True)
-    second = post_and_run_tasks(client, f"{page_of(update)}send/", follow=True)
+    first = post_and_run_tasks(client, f"{page_of(update)}send/", CONFIRMED, follow=True)
+    second = post_and_run_tasks(client, f"{page_of(update)}send/", CONFIRMED, follow=True)
 
     assert "Sending to 1 supporter." in first.content.decode()
     assert "nothing was sent twice" in second.content.decode()
@@ -175,7 +179,7 @@ def test_an_audience_of_zero_gets_a_message_and_no_send_button(
     workspace_login(client, organiser)
 
     page = client.get(page_of(update)).content.decode()
-    response = client.post(f"{page_of(update)}send/", follow=True)
+    response = client.post(f"{page_of(update)}send/", CONFIRMED, follow=True)
 
     assert "would reach 0 supporters" in page
     assert "Send now" not in page
@@ -188,7 +192,7 @@ def test_the_progress_page_and_its_json_show_the_tally(client, campaign, petitio
     signer(petition)
     update = draft(campaign, organiser)
     workspace_login(client, organiser)
-    client.post(f"{page_of(update)}send/")
+    client.post(f"{page_of(update)}send/", CONFIRMED)
     services.update_plan(update_id=update.pk)  # planned and started; no batch sent yet
     Delivery.objects.filter(pk=Delivery.objects.first().pk).update(status=Delivery.Status.SENT)
 
@@ -211,7 +215,7 @@ def test_the_final_tally_stays_once_everything_is_handed_over(
     signer(petition)
     update = draft(campaign, organiser)
     workspace_login(client, organiser)
-    post_and_run_tasks(client, f"{page_of(update)}send/")
+    post_and_run_tasks(client, f"{page_of(update)}send/", CONFIRMED)
     Delivery.objects.update(status=Delivery.Status.BOUNCED)
     Mailing.objects.update(status=Mailing.Status.DONE)
 
@@ -236,8 +240,14 @@ def test_the_preview_shows_text_html_and_headers_in_each_language_of_the_audienc
     page = preview.content.decode()
     frame = client.get(f"{page_of(update)}preview/ru/email.html")
 
-    assert "List-Unsubscribe-Post" in page
+    assert "One-click unsubscribe" in page
     assert "List-Unsubscribe=One-Click" in page
+    # The rest is for mail programs: shown folded away, under a label saying so.
+    technical = page[page.index('<details class="ws-technical">') : page.index("</details>")]
+    assert "Technical headers" in technical
+    for name in ("Auto-Submitted", "X-Auto-Response-Suppress", "Precedence", "List-Id"):
+        assert f"<dt>{name}</dt>" in technical, name
+    assert "<dt>List-Unsubscribe" not in page
     assert '<iframe class="ws-email-frame" sandbox src=' in page
     assert "?lang=en" in page
     assert "потому что подписали" in page
@@ -319,7 +329,7 @@ def test_a_viewer_reads_but_cannot_send(client, campaign, petition, organiser):
     workspace_login(client, viewer, verified=False)
 
     page = client.get(page_of(update))
-    send = client.post(f"{page_of(update)}send/")
+    send = client.post(f"{page_of(update)}send/", CONFIRMED)
 
     assert page.status_code == 200
     assert "Send now" not in page.content.decode()
@@ -413,9 +423,61 @@ def test_a_password_only_campaigner_reads_updates_but_is_sent_to_the_second_fact
     workspace_login(client, campaigner, verified=False)
 
     assert client.get(page_of(update)).status_code == 200  # reading stays open
-    response = client.post(f"{page_of(update)}send/")
+    response = client.post(f"{page_of(update)}send/", CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"].startswith("/workspace/account/two-factor/")
     update.refresh_from_db()
     assert update.status == Update.Status.DRAFT
+
+
+def test_sending_without_the_confirmation_box_sends_nothing_and_says_why(
+    client, campaign, petition, organiser
+):
+    signer(petition)
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser)
+
+    page = client.get(page_of(update)).content.decode()
+    response = post_and_run_tasks(client, f"{page_of(update)}send/", follow=True)
+
+    assert 'name="confirm" value="yes" required' in page
+    assert "I have checked the preview; send to 1 supporter now" in page
+    assert "Nothing was sent: tick the box" in response.content.decode()
+    update.refresh_from_db()
+    assert update.status == Update.Status.DRAFT
+    assert not Mailing.objects.exists()
+
+
+def test_once_everything_is_handed_over_the_page_says_sent_and_offers_no_stop(
+    client, campaign, petition, organiser
+):
+    signer(petition)
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser)
+    post_and_run_tasks(client, f"{page_of(update)}send/", CONFIRMED)
+    services.update_plan(update_id=update.pk)
+    Delivery.objects.update(status=Delivery.Status.SENT)
+
+    page = client.get(page_of(update)).content.decode()
+
+    assert Update.objects.get().status == Update.Status.SENDING  # the periodic task is due
+    assert "Stop sending" not in page
+    assert '<p class="ws-meta">Sent' in page
+    assert "Every email has been handed over." in page
+
+
+def test_while_sending_the_page_offers_stop_and_tells_the_script_what_to_say_when_done(
+    client, campaign, petition, organiser
+):
+    signer(petition)
+    signer(petition)
+    update = draft(campaign, organiser)
+    workspace_login(client, organiser)
+    client.post(f"{page_of(update)}send/", CONFIRMED)
+
+    page = client.get(page_of(update)).content.decode()
+
+    assert "Stop sending" in page
+    assert "data-progress-stop" in page
+    assert 'data-progress-done="Sent">Sending</span>' in page

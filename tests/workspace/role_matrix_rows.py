@@ -225,6 +225,7 @@ ROWS: list[Row] = [
         data=lambda world: _campaign_form(world.draft, "Renamed by the matrix"),
         done=lambda world, me: fresh(world.draft).title == "Renamed by the matrix",
     ),
+    Row("campaign-publish", Action.CAMPAIGN_PUBLISH, "GET", _draft_campaign),
     Row(
         "campaign-publish",
         Action.CAMPAIGN_PUBLISH,
@@ -437,6 +438,7 @@ ROWS: list[Row] = [
         Action.UPDATE_SEND,
         "POST",
         _update_with_audience,
+        data=lambda world: {"confirm": "yes"},
         done=_update_status(Update.Status.SENDING),
     ),
     Row(

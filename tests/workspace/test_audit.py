@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import AuditEntry
 from campaigns.services import members as services
 from campaigns.services.audit import audit_record
+from campaigns.services.editing import campaign_publish
 from tests.factories import (
     campaign_create,
     member_create,
@@ -26,6 +27,7 @@ from tests.workspace.members_helpers import (
     owner_signed_in,
     verified,
 )
+from workspace.views.audit import audit_details
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +240,66 @@ def test_an_owner_reads_the_log_in_russian(client):
 
     assert "Журнал действий" in page
     assert "пригласил(а) участника</td>" in page  # noqa: RUF001 - Russian text
+
+
+def _published_campaign(owner):
+    campaign = campaign_create(
+        organisation=owner.organisation, title="Free them all", status="draft"
+    )
+    campaign_publish(actor=verified(owner.user), campaign=campaign)
+    return campaign
+
+
+def test_publishing_shows_the_status_before_and_after_and_no_raw_id(client):
+    owner = owner_signed_in(client)
+    campaign = _published_campaign(owner)
+
+    page = client.get(audit_url(owner.organisation)).content.decode()
+
+    assert "published a campaign</td>" in page
+    assert "Free them all" in page
+    assert "Status before: Draft" in page
+    assert "Status after: Published" in page
+    assert "Role before" not in page
+    assert str(campaign.public_id) not in page
+    assert "Campaign: " not in page
+
+
+def test_publishing_shows_the_status_before_in_russian(client):
+    owner = owner_signed_in(client)
+    campaign = _published_campaign(owner)
+    client.cookies["django_language"] = "ru"
+
+    page = client.get(audit_url(owner.organisation)).content.decode()
+
+    assert "Статус до: Черновик" in page
+    assert "Статус после: Опубликована" in page
+    assert str(campaign.public_id) not in page
+
+
+def test_a_changed_image_and_edited_fields_read_as_words():
+    owner = member_create(role="owner")
+    campaign = campaign_create(organisation=owner.organisation, title="Free them all")
+    details = {
+        "campaign.hero": {"campaign": str(campaign.public_id), "change": "set"},
+        "campaign.update": {"campaign": str(campaign.public_id), "fields": ["title", "summary"]},
+        "update.send": {"update": str(campaign.public_id), "audience": 12},
+    }
+    lines = {
+        action: audit_details(
+            audit_record(
+                organisation=owner.organisation,
+                actor=owner.user,
+                action=action,
+                target=campaign.title,
+                details=value,
+            )
+        )
+        for action, value in details.items()
+    }
+
+    assert lines["campaign.hero"] == [("Change", "a new image")]
+    assert lines["campaign.update"][0][0] == "Fields changed"
+    assert "set" not in str(lines)
+    assert str(campaign.public_id) not in str(lines)
+    assert lines["update.send"] == [("Recipients", "12")]

@@ -10,12 +10,15 @@ import pytest
 
 from campaigns.models import AuditEntry, Campaign
 from campaigns.services import MARKDOWN_MAX_LENGTH
+from campaigns.services.media import hero_image_set
 from petitions.models import Petition, SignAttempt
+from tests.campaigns.images import photo_jpeg, upload
 from tests.factories import (
     campaign_create,
     member_create,
     petition_create,
     post_and_run_tasks,
+    tasks_run_on_commit,
     workspace_login,
 )
 from tests.html import elements
@@ -308,12 +311,31 @@ def test_publishing_twice_says_why_and_changes_nothing(client, campaigner):
     assert AuditEntry.objects.count() == 0
 
 
-def test_publishing_takes_a_post(client, campaigner):
-    campaign = campaign_create(organisation=campaigner.organisation, status="draft")
+def test_publishing_asks_first_and_says_the_address_cannot_change(client, campaigner):
+    campaign = campaign_create(
+        organisation=campaigner.organisation, slug="free-them", status="draft"
+    )
 
-    assert client.get(_urls(campaign)["publish"]).status_code == 405
+    response = client.get(_urls(campaign)["publish"])
+
+    html = _page(response)
+    assert response.status_code == 200
+    assert "http://testserver/c/free-them/" in html
+    assert "The address cannot change afterwards" in html
+    assert "No petition is open yet" in html
+    assert elements(html, "a", href=_urls(campaign)["detail"])
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
+    assert AuditEntry.objects.count() == 0
+
+
+def test_the_publish_page_of_a_public_campaign_leads_back_to_its_overview(client, campaigner):
+    campaign = campaign_create(organisation=campaigner.organisation)
+
+    response = client.get(_urls(campaign)["publish"])
+
+    assert response.status_code == 302
+    assert response["Location"] == _urls(campaign)["detail"]
 
 
 # --- Closing, winning, duplicating --------------------------------------------------------
@@ -380,9 +402,9 @@ def test_the_overview_offers_the_steps_the_status_allows(client, campaigner):
     published_page = _page(client.get(_urls(published)["detail"]))
     won_page = _page(client.get(_urls(won)["detail"]))
 
-    assert elements(draft_page, "form", action=_urls(draft)["publish"])
+    assert elements(draft_page, "a", href=_urls(draft)["publish"])
     assert not elements(draft_page, "a", href=_urls(draft)["close"])
-    assert not elements(published_page, "form", action=_urls(published)["publish"])
+    assert not elements(published_page, "a", href=_urls(published)["publish"])
     assert elements(published_page, "a", href=_urls(published)["close"])
     assert elements(published_page, "a", href=_urls(published)["win"])
     assert not elements(won_page, "a", href=_urls(won)["win"])
@@ -419,9 +441,9 @@ def test_a_newcomer_follows_the_pages_from_an_empty_list_to_a_public_campaign(cl
 
     saved = client.post(start, _form(title="Свободу политзаключённым"), follow=True)
     overview = _page(saved)
-    (publish,) = [
-        form["action"] for form in elements(overview, "form") if "publish" in form["action"]
-    ]
+    (publish,) = [a["href"] for a in elements(overview, "a") if "publish" in (a["href"] or "")]
+    confirmation = _page(client.get(publish))
+    assert "Publish now" in confirmation
     published = _page(client.post(publish, follow=True))
 
     assert "Published. The campaign&#x27;s page is public now" in published
@@ -621,3 +643,63 @@ def test_the_preview_of_a_story_too_costly_to_format_says_why_instead(
 
 def _must_not_parse(*args, **kwargs):
     raise AssertionError("the story was parsed")
+
+
+# --- The hero image in the editor's preview and on the overview ---------------------------
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def test_preview_keeps_the_typed_description_and_says_the_chosen_image_must_be_chosen_again(
+    client, campaigner, media_root
+):
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/",
+        {
+            **_form(preview="1"),
+            "hero-hero_alt": "Protesters outside the court",
+            "hero-image": upload(photo_jpeg(), "court.jpg"),
+        },
+    )
+
+    html = _page(response)
+    assert response.status_code == 200
+    assert Campaign.objects.count() == 0
+    assert elements(html, "input", name="hero-hero_alt", value="Protesters outside the court")
+    notice = _section(html, 'id="id_hero-image_dropped"', "</p>")
+    assert "court.jpg" in notice
+    assert "choose it again before saving" in notice
+    [field] = elements(html, "input", name="hero-image")
+    assert "id_hero-image_dropped" in (field["aria-describedby"] or "")
+
+
+def test_preview_without_a_chosen_image_says_nothing_about_one(client, campaigner):
+    response = client.post(
+        f"/workspace/{campaigner.organisation.slug}/campaigns/new/", _form(preview="1")
+    )
+
+    assert "id_hero-image_dropped" not in _page(response)
+
+
+def test_the_overview_shows_the_campaigns_image_at_its_smallest_size(
+    client, campaigner, media_root
+):
+    campaign = campaign_create(organisation=campaigner.organisation, title="Free them all")
+    with tasks_run_on_commit():
+        hero_image_set(
+            actor=campaigner.user,
+            campaign=campaign,
+            upload=upload(photo_jpeg(size=(2000, 1200)), "court.jpg"),
+            alt="Protesters outside the court",
+        )
+    campaign.refresh_from_db()
+
+    html = _page(client.get(_urls(campaign)["detail"]))
+
+    [image] = elements(html, "img", alt="Protesters outside the court")
+    smallest = campaign.hero_image["renditions"][0]
+    assert (image["src"] or "").endswith(smallest["jpeg"])

@@ -58,6 +58,8 @@ class HeroImageForm(forms.Form):
     ) -> None:
         kwargs.setdefault("initial", {"hero_alt": campaign.hero_alt if campaign else ""})
         super().__init__(*args, **kwargs)
+        # The name of a file chosen before a preview: browsers cannot keep a file input.
+        self.file_dropped = ""
         self.has_image = bool(campaign and campaign.hero_image)
         self.optional = optional
         if not self.has_image:

@@ -2,8 +2,9 @@
 
 The editor saves through ``campaigns.services.editing``; "Preview" re-shows the form with
 the story rendered by the public page's own sanitiser and saves nothing. Publishing,
-closing, winning and duplicating are POSTs; closing and winning show a confirmation page
-first, since signing stops and cannot start again. Ending and copying go through
+closing, winning and duplicating are POSTs; publishing, closing and winning show a
+confirmation page first, since the address cannot change once public and signing, once
+stopped, cannot start again. Ending and copying go through
 ``petitions.services`` so that a campaign's petitions close or are copied with it.
 
 The hero image comes with the texts: ``HeroImageForm`` (prefix "hero", optional) is
@@ -113,11 +114,26 @@ def _preview(request: HttpRequest, campaign: Campaign | None) -> tuple[CampaignF
 
 def _hero_form(request: HttpRequest, campaign: Campaign | None) -> HeroImageForm:
     """Bound to a save's POST; unbound for the first view and for a preview (which saves
-    nothing, so a chosen file is not kept)."""
+    nothing, so a chosen file is not kept: the typed description is, and the page says the
+    file must be chosen again)."""
     if request.method == "POST" and "preview" not in request.POST:
         return HeroImageForm(
             request.POST, request.FILES, campaign=campaign, prefix="hero", optional=True
         )
+    if request.method == "POST":
+        form = HeroImageForm(
+            campaign=campaign,
+            prefix="hero",
+            optional=True,
+            initial={"hero_alt": request.POST.get("hero-hero_alt", "")},
+        )
+        upload = request.FILES.get("hero-image")
+        if upload is not None:
+            form.file_dropped = upload.name or ""
+            # The notice above the field is read with it, as its help is.
+            ids = "id_hero-image_dropped id_hero-image_helptext"
+            form.fields["image"].widget.attrs["aria-describedby"] = ids
+        return form
     return HeroImageForm(campaign=campaign, prefix="hero", optional=True)
 
 
@@ -259,6 +275,7 @@ def campaign_detail(request: HttpRequest, campaign: UUID) -> HttpResponse:
         "petitions": petitions,
         "open_petitions": sum(1 for petition in petitions if petition.is_open),
         "public_url": public_url(request, current),
+        "hero": campaign_hero(campaign=current),
         **member_rights(request),
     }
     return render(request, "workspace/campaigns/detail.html", context)
@@ -272,9 +289,21 @@ def _status_refused(
 
 
 @member_view(Action.CAMPAIGN_PUBLISH)
-@require_POST
 def campaign_publish_view(request: HttpRequest, campaign: UUID) -> HttpResponse:
+    """GET: what publishing does (the address is fixed from then on); POST: publish."""
     current = campaign_for_member(request, campaign)
+    if request.method != "POST":
+        if current.status != Campaign.Status.DRAFT:
+            return HttpResponseRedirect(_campaign_url(current))
+        petitions = list(petition_list_for_campaign(campaign=current))
+        context = {
+            "organisation": _organisation(request),
+            "ws_section": "campaigns",
+            "campaign": current,
+            "public_url": public_url(request, current),
+            "open_petitions": sum(1 for petition in petitions if petition.is_open),
+        }
+        return render(request, "workspace/campaigns/publish.html", context)
     try:
         published = campaign_publish(actor=signed_in_user(request), campaign=current)
     except CampaignStatusError as error:

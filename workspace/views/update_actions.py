@@ -1,7 +1,8 @@
 """Updates, the workspace's actions: send a test, send, schedule, cancel, delete, propose.
 
 Each is a POST that calls one service and says what happened in a message on the update's
-page (the services check the member's right again).
+page (the services check the member's right again). Sending to everyone needs its
+confirmation box ticked (``confirm=yes``): it cannot be undone.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def update_test(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) ->
 def update_send(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID) -> HttpResponse:
     the_campaign = campaign_for_member(request, campaign)
     the_update = update_for_member(request, the_campaign, update)
+    if request.POST.get("confirm") != "yes":
+        # Sending cannot be undone: the box says the preview was read (browsers ask for it
+        # first; this is for one that did not).
+        messages.error(
+            request,
+            _("Nothing was sent: tick the box to confirm that you checked the preview."),
+        )
+        return update_redirect(the_update)
     try:
         size = services.update_send(actor=signed_in_user(request), update=the_update)
     except services.UpdateAlreadySentError:

@@ -220,6 +220,7 @@ def update_preview(request: HttpRequest, campaign: uuid.UUID, update: uuid.UUID)
             },
         ),
         "test_form": TestForm(initial={"language": language}),
+        "from_email": settings.DEFAULT_FROM_EMAIL,
     }
     return render(request, "workspace/updates/preview.html", context)
 

@@ -1,4 +1,5 @@
-"""None"""
+"""The public pages in a real browser: sign, confirm from the email, see the count; a
+screenshot of the campaign page is kept in ``var/test/artifacts/``."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from tests.e2e.browser.helpers import (
 from tests.factories import signature_create, totp_code, totp_device_create
 
 pytestmark = pytest.mark.e2e
-ARTIFACTS_DIR = Path(django_settings.BASE_DIR) / "var" / "artifacts"
+ARTIFACTS_DIR = Path(django_settings.VAR_DIR) / "artifacts"  # var/test/artifacts in tests
 
 
 def mail_text(message: EmailMessage) -> str:

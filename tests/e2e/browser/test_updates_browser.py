@@ -104,6 +104,7 @@ def test_an_update_is_written_previewed_sent_watched_and_unsubscribed_from(
     page.get_by_role("link", name="Back to the update").click()
 
     # Send, and watch: the numbers move on the open page without a reload.
+    page.get_by_label("I have checked the preview; send to 3 supporters now").check()
     page.get_by_role("button", name="Send now to 3 supporters").click()
     expect(page.get_by_text("Sending to 3 supporters.")).to_be_visible()
     expect(page.locator("[data-progress-label]")).to_have_text("Preparing the list of recipients…")
@@ -111,6 +112,8 @@ def test_an_update_is_written_previewed_sent_watched_and_unsubscribed_from(
     services.update_plan(update_id=update_id)  # the worker's part; the mailer sends at once
     expect(page.locator('[data-progress="sent"]')).to_have_text("3", timeout=10_000)
     expect(page.locator("[data-progress-label]")).to_have_text("Every email has been handed over.")
+    expect(page.locator("[data-progress-status]")).to_have_text("Sent")
+    expect(page.get_by_role("button", name="Stop sending")).to_be_hidden()
     page.reload()
     expect(page.locator('[data-progress="sent"]')).to_have_text("3")  # the tally stays
 
@@ -150,6 +153,7 @@ def test_an_update_is_written_previewed_sent_watched_and_unsubscribed_from(
     )
     page.goto(f"{updates_url}{second.public_id}/")
     expect(page.get_by_text("Sent now, this update would reach 1 supporter.")).to_be_visible()
+    page.get_by_label("I have checked the preview; send to 1 supporter now").check()
     page.get_by_role("button", name="Send now to 1 supporter").click()
     services.update_plan(update_id=planning_held[-1])
     expect(page.locator('[data-progress="sent"]')).to_have_text("1", timeout=10_000)

@@ -263,7 +263,9 @@ def petition_added_with_the_keyboard(page: Page, csp: CspWatch) -> Petition:
 def published(page: Page, campaign: Campaign, petition: Petition, csp: CspWatch) -> None:
     """Publish the campaign, then open its petition for signatures."""
     page.get_by_role("link", name=CAMPAIGN_TITLE).click()
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("link", name="Publish…").click()
+    expect(page.get_by_text("The address cannot change afterwards")).to_be_visible()
+    page.get_by_role("button", name="Publish now").click()
     expect(page.get_by_text("Published. The campaign's page is public now")).to_be_visible()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.PUBLISHED
@@ -334,6 +336,7 @@ def viewer_joins_in_russian(page: Page, link: str, csp: CspWatch) -> None:
 def viewer_cannot_publish(page: Page, draft: Campaign, csp: CspWatch) -> None:
     page.get_by_role("link", name=draft.title).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(draft.title)
+    expect(page.get_by_role("link", name="Опубликовать…")).to_have_count(0)
     expect(page.get_by_role("button", name="Опубликовать")).to_have_count(0)
     expect(page.get_by_role("link", name="Редактировать тексты")).to_have_count(0)
     screenshot(page, "workspace-viewer-phone.png")
